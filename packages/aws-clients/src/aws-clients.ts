@@ -1,0 +1,109 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMS } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, MiddlewareStack } from '@smithy/types';
+import { type AwsRequestObserver, requestObserverMiddleware } from './request-observer.js';
+
+export type AwsService = 'kinesis' | 'dynamodb' | 'kms';
+
+/** One endpoint for every region, or one per region (dynalite runs an instance per region). */
+export type EndpointOverride = string | Readonly<Record<string, string>>;
+
+export interface AwsClientsOptions {
+  /**
+   * Endpoints that win over the SDK's own resolution. Leave a service out and the SDK resolves it
+   * as usual: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, then the real AWS endpoint.
+   */
+  readonly endpoints?: Partial<Record<AwsService, EndpointOverride>>;
+  /** Leave unset for the SDK's default credential chain. */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  readonly maxAttempts?: number;
+  /** Sees every attempt of every request, for metrics. */
+  readonly observer?: AwsRequestObserver;
+}
+
+interface ObservableClient {
+  middlewareStack: MiddlewareStack<any, any>;
+  destroy(): void;
+}
+
+/**
+ * The one place that builds AWS clients: region, endpoint and HTTP handler are decided here and
+ * nowhere else. Clients are created once per service and region and reused.
+ */
+export class AwsClients {
+  readonly #options: AwsClientsOptions;
+  readonly #clients = new Map<string, ObservableClient>();
+  // Plain HTTP/1.1 with keep-alive: the Kinesis client otherwise picks HTTP/2, which plain-HTTP emulators refuse.
+  readonly #requestHandler = new NodeHttpHandler({
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+  });
+
+  constructor(options: AwsClientsOptions = {}) {
+    this.#options = options;
+  }
+
+  kinesis(region: string): KinesisClient {
+    return this.#client('kinesis', region, (config) => new KinesisClient(config));
+  }
+
+  dynamodb(region: string): DynamoDBClient {
+    return this.#client('dynamodb', region, (config) => new DynamoDBClient(config));
+  }
+
+  /** The aggregated KMS class: the Encryption SDK's keyrings call `client.generateDataKey(...)`. */
+  kms(region: string): KMS {
+    return this.#client('kms', region, (config) => new KMS(config));
+  }
+
+  /** The endpoint a service resolves to in a region, when one was given explicitly. */
+  endpointFor(service: AwsService, region: string): string | undefined {
+    const override = this.#options.endpoints?.[service];
+    return typeof override === 'string' ? override : override?.[region];
+  }
+
+  destroy(): void {
+    for (const client of this.#clients.values()) client.destroy();
+    this.#clients.clear();
+    this.#requestHandler.destroy();
+  }
+
+  #client<T extends ObservableClient>(
+    service: AwsService,
+    region: string,
+    create: (config: {
+      region: string;
+      endpoint?: string;
+      credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+      maxAttempts?: number;
+      requestHandler: NodeHttpHandler;
+    }) => T,
+  ): T {
+    const key = `${service}:${region}`;
+    const existing = this.#clients.get(key);
+    if (existing !== undefined) return existing as T;
+    const endpoint = this.endpointFor(service, region);
+    const client = create({
+      region,
+      requestHandler: this.#requestHandler,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(this.#options.credentials === undefined ? {} : { credentials: this.#options.credentials }),
+      ...(this.#options.maxAttempts === undefined ? {} : { maxAttempts: this.#options.maxAttempts }),
+    });
+    const observer = this.#options.observer;
+    if (observer !== undefined) {
+      client.middlewareStack.add(requestObserverMiddleware(service, region, observer), {
+        step: 'deserialize',
+        name: 'recordsRequestObserver',
+      });
+    }
+    this.#clients.set(key, client);
+    return client;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './aws-clients.js';
+export * from './request-metrics.js';
+export * from './request-observer.js';

@@ -1,0 +1,37 @@
+import type { DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
+import type { AwsService } from './aws-clients.js';
+
+export interface AwsRequestEvent {
+  readonly service: AwsService;
+  /** The API operation, e.g. `GenerateDataKey`. */
+  readonly operation: string;
+  readonly region: string;
+  readonly outcome: 'success' | 'error';
+  /** The service's error name when the outcome is an error, e.g. `ThrottlingException`. */
+  readonly errorName?: string;
+  readonly durationSeconds: number;
+}
+
+export type AwsRequestObserver = (event: AwsRequestEvent) => void;
+
+/**
+ * Sits in the deserialize step, inside the retry loop, so every attempt that goes over the wire is
+ * observed once, as a service quota would count it.
+ */
+export function requestObserverMiddleware(service: AwsService, region: string, observer: AwsRequestObserver) {
+  return (next: DeserializeHandler<any, any>, context: HandlerExecutionContext) =>
+    async (args: DeserializeHandlerArguments<any>) => {
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const result = await next(args);
+        observer({ service, operation, region, outcome: 'success', durationSeconds: seconds() });
+        return result;
+      } catch (error) {
+        const errorName = error instanceof Error ? error.name : 'Unknown';
+        observer({ service, operation, region, outcome: 'error', errorName, durationSeconds: seconds() });
+        throw error;
+      }
+    };
+}

@@ -1,0 +1,6 @@
+export * from './emulators/dynalite.js';
+export * from './emulators/emulator.js';
+export * from './emulators/emulator-set.js';
+export * from './emulators/kinesis-local.js';
+export * from './emulators/moto.js';
+export * from './errors.js';

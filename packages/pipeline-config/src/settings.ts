@@ -1,0 +1,104 @@
+import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
+import { boolean, type Env, fraction, integer, oneOf, optionalString, stringList, stringWithDefault } from './env.js';
+import { ConfigError } from './errors.js';
+
+export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'] as const;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
+
+/** How data keys are wrapped: under KMS keys, or under local AES keys when no KMS is reachable. */
+export type WrappingKeySettings =
+  | { readonly kind: 'kms'; readonly alias: string; readonly keyArns?: Readonly<Record<string, string>> }
+  | { readonly kind: 'raw-aes'; readonly keyDirectory: string };
+
+export interface CacheSettings {
+  readonly capacity: number;
+  readonly maxAgeSeconds: number;
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly refreshAhead: boolean;
+  /** Share of any bound (age, messages, bytes) at which the next data key is fetched. */
+  readonly refreshAheadAt: number;
+}
+
+export interface PipelineSettings {
+  /** The first region generates data keys; every region wraps them. */
+  readonly regions: readonly string[];
+  readonly streamName: string;
+  readonly tableName: string;
+  readonly wrappingKeys: WrappingKeySettings;
+  readonly cache: CacheSettings;
+  /** Undefined keeps the SDK's default suite. */
+  readonly algorithmSuite?: AlgorithmSuiteIdentifier;
+  readonly maxEncryptedDataKeys: number;
+}
+
+export interface ServiceDefaults {
+  readonly cacheMaxAgeSeconds: number;
+  readonly refreshAhead: boolean;
+}
+
+const SUITE_NAMES = Object.keys(AlgorithmSuiteIdentifier).filter((name) => Number.isNaN(Number(name)));
+
+function keyArns(env: Env, regions: readonly string[]): Record<string, string> | undefined {
+  const arns = optionalString(env, 'KMS_KEY_ARNS');
+  if (arns === undefined) return undefined;
+  const byRegion: Record<string, string> = {};
+  for (const arn of stringList(env, 'KMS_KEY_ARNS', [])) {
+    const region = KMS_KEY_ARN.exec(arn)?.[1];
+    if (region === undefined)
+      throw new ConfigError('KMS_KEY_ARNS', `"${arn}" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)`);
+    byRegion[region] = arn;
+  }
+  const missing = regions.filter((region) => byRegion[region] === undefined);
+  if (missing.length > 0) throw new ConfigError('KMS_KEY_ARNS', `has no key for region(s) ${missing.join(', ')}`);
+  return byRegion;
+}
+
+function wrappingKeys(env: Env, regions: readonly string[]): WrappingKeySettings {
+  const kind = oneOf(env, 'WRAPPING_KEYS', ['kms', 'raw-aes'], 'kms');
+  if (kind === 'raw-aes') {
+    const keyDirectory = optionalString(env, 'RAW_AES_KEY_DIR');
+    if (keyDirectory === undefined) throw new ConfigError('RAW_AES_KEY_DIR', 'is required when WRAPPING_KEYS=raw-aes');
+    return { kind, keyDirectory };
+  }
+  const alias = stringWithDefault(env, 'KMS_KEY_ALIAS', 'alias/records');
+  if (!alias.startsWith('alias/')) throw new ConfigError('KMS_KEY_ALIAS', `must start with "alias/", got "${alias}"`);
+  const arns = keyArns(env, regions);
+  return arns === undefined ? { kind, alias } : { kind, alias, keyArns: arns };
+}
+
+/** Parses the settings both services share. Throws ConfigError naming the variable at fault. */
+export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): PipelineSettings {
+  const regions = stringList(env, 'REGIONS', DEFAULT_REGIONS);
+  const suiteName = optionalString(env, 'ALGORITHM_SUITE');
+  if (suiteName !== undefined && !SUITE_NAMES.includes(suiteName)) {
+    throw new ConfigError('ALGORITHM_SUITE', `must be one of ${SUITE_NAMES.join(', ')}, got "${suiteName}"`);
+  }
+  const settings: PipelineSettings = {
+    regions,
+    streamName: stringWithDefault(env, 'STREAM_NAME', 'records'),
+    tableName: stringWithDefault(env, 'TABLE_NAME', 'records'),
+    wrappingKeys: wrappingKeys(env, regions),
+    cache: {
+      capacity: integer(env, 'CACHE_CAPACITY', 100, { min: 1 }),
+      maxAgeSeconds: integer(env, 'CACHE_MAX_AGE_SECONDS', defaults.cacheMaxAgeSeconds, { min: 1 }),
+      maxMessages: integer(env, 'CACHE_MAX_MESSAGES', 100, { min: 1, max: 2 ** 32 }),
+      maxBytes: integer(env, 'CACHE_MAX_BYTES', 100 * 1024 * 1024, { min: 1 }),
+      refreshAhead: boolean(env, 'CACHE_REFRESH_AHEAD', defaults.refreshAhead),
+      refreshAheadAt: fraction(env, 'CACHE_REFRESH_AHEAD_AT', 0.8),
+    },
+    maxEncryptedDataKeys: integer(env, 'MAX_ENCRYPTED_DATA_KEYS', regions.length, { min: 1, max: 64 }),
+    ...(suiteName === undefined
+      ? {}
+      : { algorithmSuite: AlgorithmSuiteIdentifier[suiteName as keyof typeof AlgorithmSuiteIdentifier] }),
+  };
+  return deepFreeze(settings);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,82 @@
+import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
+import { ConfigError, loadPipelineSettings } from '@records/pipeline-config';
+import { describe, expect, it } from 'vitest';
+
+const producerDefaults = { cacheMaxAgeSeconds: 300, refreshAhead: true };
+
+describe('Function: loadPipelineSettings', () => {
+  it('returns the documented defaults when nothing is set', () => {
+    // Act
+    const settings = loadPipelineSettings({}, producerDefaults);
+
+    // Assess
+    expect(settings).toEqual({
+      regions: ['us-east-1', 'eu-west-1'],
+      streamName: 'records',
+      tableName: 'records',
+      wrappingKeys: { kind: 'kms', alias: 'alias/records' },
+      cache: {
+        capacity: 100,
+        maxAgeSeconds: 300,
+        maxMessages: 100,
+        maxBytes: 104857600,
+        refreshAhead: true,
+        refreshAheadAt: 0.8,
+      },
+      maxEncryptedDataKeys: 2,
+    });
+    expect(Object.isFrozen(settings.cache)).toBe(true);
+  });
+
+  it('maps explicit key ARNs to their regions', () => {
+    // Prepare
+    const env = {
+      REGIONS: 'us-east-1, eu-west-1',
+      KMS_KEY_ARNS:
+        'arn:aws:kms:eu-west-1:111122223333:key/2222aaaa-0000-0000-0000-000000000000,arn:aws:kms:us-east-1:111122223333:key/1111aaaa-0000-0000-0000-000000000000',
+    };
+
+    // Act
+    const { wrappingKeys } = loadPipelineSettings(env, producerDefaults);
+
+    // Assess
+    expect(wrappingKeys).toEqual({
+      kind: 'kms',
+      alias: 'alias/records',
+      keyArns: {
+        'us-east-1': 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-0000-0000-0000-000000000000',
+        'eu-west-1': 'arn:aws:kms:eu-west-1:111122223333:key/2222aaaa-0000-0000-0000-000000000000',
+      },
+    });
+  });
+
+  it('parses an algorithm suite by its SDK name', () => {
+    const settings = loadPipelineSettings(
+      { ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY' },
+      producerDefaults,
+    );
+    expect(settings.algorithmSuite).toBe(AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY);
+  });
+
+  it.each([
+    [{ CACHE_MAX_MESSAGES: '0' }, 'CACHE_MAX_MESSAGES'],
+    [{ CACHE_MAX_AGE_SECONDS: '1.5' }, 'CACHE_MAX_AGE_SECONDS'],
+    [{ CACHE_REFRESH_AHEAD: 'yes' }, 'CACHE_REFRESH_AHEAD'],
+    [{ CACHE_REFRESH_AHEAD_AT: '1.2' }, 'CACHE_REFRESH_AHEAD_AT'],
+    [{ REGIONS: 'us-east-1,us-east-1' }, 'REGIONS'],
+    [{ WRAPPING_KEYS: 'vault' }, 'WRAPPING_KEYS'],
+    [{ WRAPPING_KEYS: 'raw-aes' }, 'RAW_AES_KEY_DIR'],
+    [{ KMS_KEY_ALIAS: 'records' }, 'KMS_KEY_ALIAS'],
+    [{ KMS_KEY_ARNS: 'arn:aws:kms:us-east-1:111122223333:key/abc' }, 'KMS_KEY_ARNS'],
+    [{ KMS_KEY_ARNS: 'not-an-arn' }, 'KMS_KEY_ARNS'],
+    [{ ALGORITHM_SUITE: 'AES' }, 'ALGORITHM_SUITE'],
+    [{ MAX_ENCRYPTED_DATA_KEYS: '0' }, 'MAX_ENCRYPTED_DATA_KEYS'],
+  ])('throws a ConfigError naming the variable when %o', (env, variable) => {
+    // Act
+    const act = () => loadPipelineSettings(env, producerDefaults);
+
+    // Assess
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(new RegExp(`^${variable}: `));
+  });
+});
