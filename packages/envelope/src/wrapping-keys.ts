@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KMS } from '@aws-sdk/client-kms';
+import type { WrappingKeySettings } from '@records/pipeline-config';
+import { WrappingKeyNotFoundError } from './errors.js';
+
+/** Wrapping keys with every alias resolved, ready to build keyrings from. */
+export type ResolvedWrappingKeys =
+  | { readonly kind: 'kms'; readonly keyArns: Readonly<Record<string, string>> }
+  | { readonly kind: 'raw-aes'; readonly keys: Readonly<Record<string, Uint8Array>> };
+
+export interface ResolveWrappingKeysOptions {
+  readonly settings: WrappingKeySettings;
+  readonly regions: readonly string[];
+  readonly kms: (region: string) => KMS;
+}
+
+/**
+ * Resolves each region's key once at start-up. An alias resolves to the key ARN because the SDK
+ * matches encrypted data keys by key ARN on decrypt.
+ */
+export async function resolveWrappingKeys(options: ResolveWrappingKeysOptions): Promise<ResolvedWrappingKeys> {
+  const { settings, regions } = options;
+  if (settings.kind === 'raw-aes') {
+    const entries = await Promise.all(
+      regions.map(async (region) => [region, await readRawAesKey(settings.keyDirectory, region)] as const),
+    );
+    return { kind: 'raw-aes', keys: Object.fromEntries(entries) };
+  }
+  if (settings.keyArns !== undefined) return { kind: 'kms', keyArns: settings.keyArns };
+  const entries = await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const { KeyMetadata } = await options.kms(region).describeKey({ KeyId: settings.alias });
+        if (KeyMetadata?.Arn === undefined) throw new Error('DescribeKey returned no key ARN');
+        return [region, KeyMetadata.Arn] as const;
+      } catch (error) {
+        throw new WrappingKeyNotFoundError(`KMS key ${settings.alias} in ${region} could not be resolved`, {
+          cause: error,
+        });
+      }
+    }),
+  );
+  return { kind: 'kms', keyArns: Object.fromEntries(entries) };
+}
+
+/** `<directory>/<region>.key` holds a base64 256-bit AES key. */
+export async function readRawAesKey(directory: string, region: string): Promise<Uint8Array> {
+  const path = join(directory, `${region}.key`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new WrappingKeyNotFoundError(`raw AES key for ${region} is missing (${region}.key)`, { cause: error });
+  }
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new WrappingKeyNotFoundError(`raw AES key for ${region} must be 32 bytes of base64`);
+  return new Uint8Array(key);
+}
