@@ -1,0 +1,102 @@
+import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy } from '@aws-crypto/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoalescingCachingMaterialsManager } from '../../src/index.js';
+import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
+import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
+import { inParallel, usePerDataKey } from '../support/workload.js';
+
+const RECORDS = 2_050;
+const MAX_MESSAGES = 100;
+const MINIMUM = Math.ceil(RECORDS / MAX_MESSAGES);
+const suiteId = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+const { encrypt, decrypt } = buildClient({
+  commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+  maxEncryptedDataKeys: 2,
+});
+const cacheBounds = {
+  capacity: 10,
+  maxAgeSeconds: 3_600,
+  maxMessages: MAX_MESSAGES,
+  maxBytes: 1024 * 1024 * 1024,
+  refreshAhead: false,
+  refreshAheadAt: 0.8,
+};
+const record = (index: number) => Buffer.from(JSON.stringify({ index, body: 'x'.repeat(index % 50) }));
+
+async function encryptRecords(cmm: CoalescingCachingMaterialsManager, concurrency: number) {
+  return inParallel(RECORDS, concurrency, async (index) => {
+    const plaintext = record(index);
+    const { result } = await encrypt(cmm, plaintext, {
+      suiteId,
+      encryptionContext: { stream: 'records' },
+      plaintextLength: plaintext.length,
+    });
+    return { ciphertext: result, plaintextLength: plaintext.length };
+  });
+}
+
+describe.skipIf(kmsMissing)('Class: CoalescingCachingMaterialsManager, single flight against KMS', () => {
+  let kms: KmsFixture;
+
+  beforeAll(async () => {
+    kms = await createKmsFixture(motoEndpoint, regions);
+  });
+
+  afterAll(async () => {
+    await kms?.close();
+  });
+
+  it.each([1, 16, 256])(
+    'makes exactly ceil(N / maxMessages) data key calls in each region when %i encrypts run at once from cold',
+    async (concurrency) => {
+      // Prepare
+      kms.proxy.resetCounts();
+      const cmm = new CoalescingCachingMaterialsManager({ backing: kms.producerKeyring(), ...cacheBounds });
+
+      // Act
+      const messages = await encryptRecords(cmm, concurrency);
+      cmm.close();
+
+      // Assess
+      expect(kms.proxy.count({ operation: 'GenerateDataKey', region: kms.generatorRegion })).toBe(MINIMUM);
+      expect(kms.proxy.count({ operation: 'Encrypt', region: kms.otherRegion })).toBe(MINIMUM);
+      expect(kms.proxy.count()).toBe(2 * MINIMUM);
+      const messagesPerKey = [...usePerDataKey(messages).values()].map((use) => use.messages);
+      expect(messagesPerKey).toHaveLength(MINIMUM);
+      expect(messagesPerKey.filter((count) => count === MAX_MESSAGES)).toHaveLength(MINIMUM - 1);
+    },
+  );
+
+  describe('decrypt side', () => {
+    let ciphertexts: Uint8Array[] = [];
+
+    beforeAll(async () => {
+      const producer = new CoalescingCachingMaterialsManager({ backing: kms.producerKeyring(), ...cacheBounds });
+      ciphertexts = (await encryptRecords(producer, 16)).map((message) => message.ciphertext);
+      producer.close();
+    });
+
+    it.each([1, 16, 256])(
+      'makes one Decrypt call per distinct data key in each region when %i decrypts run at once from cold',
+      async (concurrency) => {
+        for (const region of [kms.generatorRegion, kms.otherRegion]) {
+          // Prepare
+          kms.proxy.resetCounts();
+          const cmm = new CoalescingCachingMaterialsManager({ backing: kms.consumerKeyring(region), ...cacheBounds });
+
+          // Act
+          const plaintexts = await inParallel(RECORDS, concurrency, async (index) => {
+            const { plaintext } = await decrypt(cmm, ciphertexts[index]!);
+            return plaintext;
+          });
+          cmm.close();
+
+          // Assess
+          expect(plaintexts.every((plaintext, index) => plaintext.equals(record(index)))).toBe(true);
+          expect(kms.proxy.count({ operation: 'Decrypt', region })).toBe(MINIMUM);
+          expect(kms.proxy.count()).toBe(MINIMUM);
+        }
+      },
+    );
+  });
+});
