@@ -1,18 +1,13 @@
-import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy } from '@aws-crypto/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoalescingCachingMaterialsManager } from '../../src/index.js';
 import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
+import { decrypt, encryptRecord, record } from '../support/producer-workload.js';
 import { inParallel, usePerDataKey } from '../support/workload.js';
 
 const RECORDS = 2_050;
 const MAX_MESSAGES = 100;
 const MINIMUM = Math.ceil(RECORDS / MAX_MESSAGES);
-const suiteId = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
-const { encrypt, decrypt } = buildClient({
-  commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
-  maxEncryptedDataKeys: 2,
-});
 const cacheBounds = {
   capacity: 10,
   maxAgeSeconds: 3_600,
@@ -21,19 +16,8 @@ const cacheBounds = {
   refreshAhead: false,
   refreshAheadAt: 0.8,
 };
-const record = (index: number) => Buffer.from(JSON.stringify({ index, body: 'x'.repeat(index % 50) }));
-
-async function encryptRecords(cmm: CoalescingCachingMaterialsManager, concurrency: number) {
-  return inParallel(RECORDS, concurrency, async (index) => {
-    const plaintext = record(index);
-    const { result } = await encrypt(cmm, plaintext, {
-      suiteId,
-      encryptionContext: { stream: 'records' },
-      plaintextLength: plaintext.length,
-    });
-    return { ciphertext: result, plaintextLength: plaintext.length };
-  });
-}
+const encryptRecords = (cmm: CoalescingCachingMaterialsManager, concurrency: number) =>
+  inParallel(RECORDS, concurrency, (index) => encryptRecord(cmm, record(index)));
 
 describe.skipIf(kmsMissing)('Class: CoalescingCachingMaterialsManager, single flight against KMS', () => {
   let kms: KmsFixture;
