@@ -22,16 +22,16 @@ export interface EncryptedRecord {
   readonly plaintextLength: number;
 }
 
-/** Encrypts one record for the `records` stream as the producer does. */
+/** Encrypts one record for the `records` stream as the producer does; `sdk-default` lets the SDK pick the suite. */
 export async function encryptRecord(
   cmm: NodeMaterialsManager,
   plaintext: Buffer,
-  suiteId: AlgorithmSuiteIdentifier | undefined = NON_SIGNING_SUITE,
+  suite: AlgorithmSuiteIdentifier | 'sdk-default' = NON_SIGNING_SUITE,
 ): Promise<EncryptedRecord> {
   const { result } = await encrypt(cmm, plaintext, {
     encryptionContext: { stream: 'records' },
     plaintextLength: plaintext.length,
-    ...(suiteId === undefined ? {} : { suiteId }),
+    ...(suite === 'sdk-default' ? {} : { suiteId: suite }),
   });
   return { ciphertext: result, plaintextLength: plaintext.length };
 }
