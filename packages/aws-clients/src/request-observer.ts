@@ -1,5 +1,6 @@
 import type { DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
 import type { AwsService } from './aws-clients.js';
+import { isTransientAwsError } from './error-classification.js';
 
 export interface AwsRequestEvent {
   readonly service: AwsService;
@@ -9,6 +10,8 @@ export interface AwsRequestEvent {
   readonly outcome: 'success' | 'error';
   /** The service's error name when the outcome is an error, e.g. `ThrottlingException`. */
   readonly errorName?: string;
+  /** For errors: throttling, a server fault or a network failure, rather than a refused request. */
+  readonly transient?: boolean;
   readonly durationSeconds: number;
 }
 
@@ -30,7 +33,8 @@ export function requestObserverMiddleware(service: AwsService, region: string, o
         return result;
       } catch (error) {
         const errorName = error instanceof Error ? error.name : 'Unknown';
-        observer({ service, operation, region, outcome: 'error', errorName, durationSeconds: seconds() });
+        const transient = isTransientAwsError(error);
+        observer({ service, operation, region, outcome: 'error', errorName, transient, durationSeconds: seconds() });
         throw error;
       }
     };

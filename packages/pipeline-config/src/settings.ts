@@ -25,6 +25,8 @@ export interface PipelineSettings {
   readonly regions: readonly string[];
   readonly streamName: string;
   readonly tableName: string;
+  /** Where consumers put records they cannot process, with the reason. */
+  readonly deadLetterTableName: string;
   readonly wrappingKeys: WrappingKeySettings;
   readonly cache: CacheSettings;
   /** Undefined keeps the SDK's default suite. */
@@ -74,10 +76,12 @@ export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): Pipel
   if (suiteName !== undefined && !SUITE_NAMES.includes(suiteName)) {
     throw new ConfigError('ALGORITHM_SUITE', `must be one of ${SUITE_NAMES.join(', ')}, got "${suiteName}"`);
   }
+  const tableName = stringWithDefault(env, 'TABLE_NAME', 'records');
   const settings: PipelineSettings = {
     regions,
     streamName: stringWithDefault(env, 'STREAM_NAME', 'records'),
-    tableName: stringWithDefault(env, 'TABLE_NAME', 'records'),
+    tableName,
+    deadLetterTableName: stringWithDefault(env, 'DEAD_LETTER_TABLE_NAME', `${tableName}-dead-letters`),
     wrappingKeys: wrappingKeys(env, regions),
     cache: {
       capacity: integer(env, 'CACHE_CAPACITY', 100, { min: 1 }),

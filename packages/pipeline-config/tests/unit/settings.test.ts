@@ -14,6 +14,7 @@ describe('Function: loadPipelineSettings', () => {
       regions: ['us-east-1', 'eu-west-1'],
       streamName: 'records',
       tableName: 'records',
+      deadLetterTableName: 'records-dead-letters',
       wrappingKeys: { kind: 'kms', alias: 'alias/records' },
       cache: {
         capacity: 100,

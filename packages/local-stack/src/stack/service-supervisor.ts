@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stopChild } from '../emulators/emulator.js';
+
+export interface SupervisedServiceOptions {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Each line the service prints; the service's pino lines go here. */
+  readonly onOutput: (name: string, line: string) => void;
+  readonly onRestart?: (name: string, exitCode: number | null, signal: NodeJS.Signals | null, delayMs: number) => void;
+}
+
+// A service that ran this long before dying is considered healthy again: its back-off resets.
+const HEALTHY_RUN_MS = 60_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * Keeps one service process running, as a compose `restart: unless-stopped` policy would: a
+ * process that dies is started again after a back-off that grows while it keeps dying.
+ */
+export class SupervisedService {
+  readonly #options: SupervisedServiceOptions;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #restarts = 0;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: SupervisedServiceOptions) {
+    this.#options = options;
+  }
+
+  get name(): string {
+    return this.#options.name;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#child !== undefined) await stopChild(this.#child, 15_000);
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let failuresInARow = 0;
+    while (!this.#stopping) {
+      const startedAt = Date.now();
+      const child = spawn(this.#options.command, this.#options.args, {
+        cwd: this.#options.cwd,
+        env: this.#options.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.#child = child;
+      for (const stream of [child.stdout, child.stderr]) {
+        let partial = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          const lines = (partial + chunk).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) if (line !== '') this.#options.onOutput(this.#options.name, line);
+        });
+      }
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+        child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+        child.once('error', () => resolve([null, null]));
+      });
+      if (this.#stopping) return;
+      failuresInARow = Date.now() - startedAt > HEALTHY_RUN_MS ? 1 : failuresInARow + 1;
+      const delayMs = Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (failuresInARow - 1));
+      this.#restarts++;
+      this.#options.onRestart?.(this.#options.name, code, signal, delayMs);
+      await sleep(delayMs);
+    }
+  }
+}

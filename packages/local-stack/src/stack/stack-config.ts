@@ -1,0 +1,49 @@
+import { resolve } from 'node:path';
+import {
+  boolean,
+  deepFreeze,
+  type Env,
+  integer,
+  loadPipelineSettings,
+  optionalString,
+  type PipelineSettings,
+  stringWithDefault,
+} from '@records/pipeline-config';
+
+export interface StackConfig {
+  readonly pipeline: PipelineSettings;
+  /** Folder for the stack's own state: stack.json, local keys, emulator data. */
+  readonly stateDirectory: string;
+  readonly stackFile: string;
+  /** 0 picks a free port. */
+  readonly producerPort: number;
+  /** The first region's consumer listens here, the next one on the port after; 0 picks free ports. */
+  readonly consumerBasePort: number;
+  readonly shardCount: number;
+  readonly persist: boolean;
+  /** Endpoints the user already set: those services are not emulated. */
+  readonly external: { readonly kinesis?: string; readonly dynamodb?: string; readonly kms?: string };
+}
+
+export function loadStackConfig(env: Env, cwd: string): StackConfig {
+  const stateDirectory = resolve(cwd, stringWithDefault(env, 'STACK_DIR', '.local'));
+  const shared = optionalString(env, 'AWS_ENDPOINT_URL');
+  const external = (name: string) => optionalString(env, `AWS_ENDPOINT_URL_${name}`) ?? shared;
+  const kinesis = external('KINESIS');
+  const dynamodb = external('DYNAMODB');
+  const kms = external('KMS');
+  return deepFreeze({
+    pipeline: loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true }),
+    stateDirectory,
+    stackFile: resolve(stateDirectory, 'stack.json'),
+    producerPort: integer(env, 'PRODUCER_PORT', 3000, { min: 0, max: 65535 }),
+    consumerBasePort: integer(env, 'CONSUMER_BASE_PORT', 3001, { min: 0, max: 65535 }),
+    shardCount: integer(env, 'SHARD_COUNT', 2, { min: 1, max: 64 }),
+    persist: boolean(env, 'STACK_PERSIST', false),
+    external: {
+      ...(kinesis === undefined ? {} : { kinesis }),
+      ...(dynamodb === undefined ? {} : { dynamodb }),
+      ...(kms === undefined ? {} : { kms }),
+    },
+  });
+}

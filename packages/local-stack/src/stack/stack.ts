@@ -1,0 +1,192 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AwsClients } from '@records/aws-clients';
+import { provisionPipeline } from '@records/provisioning';
+import getPort from 'get-port';
+import { type EmulatorSet, startEmulatorSet } from '../emulators/emulator-set.js';
+import { ensureRawAesKeys } from './raw-aes-keys.js';
+import { waitUntilReady } from './readiness.js';
+import { SupervisedService } from './service-supervisor.js';
+import type { StackConfig } from './stack-config.js';
+
+/** The shape of `.local/stack.json`: where everything runs. */
+export interface StackDescription {
+  readonly producer: { readonly url: string; readonly pid: number | undefined };
+  readonly consumers: ReadonlyArray<{
+    readonly region: string;
+    readonly url: string;
+    readonly pid: number | undefined;
+  }>;
+  readonly stream: string;
+  readonly table: string;
+  readonly deadLetterTable: string;
+  readonly wrappingKeys: 'kms' | 'raw-aes';
+  readonly regions: Readonly<
+    Record<string, { readonly kinesis: string; readonly dynamodb: string; readonly kms?: string }>
+  >;
+}
+
+export interface StackHooks {
+  /** Progress and warnings meant for the person who ran the command. */
+  readonly say: (message: string) => void;
+  readonly onServiceOutput: (service: string, line: string) => void;
+}
+
+export interface RunningStack {
+  readonly description: StackDescription;
+  readonly services: readonly SupervisedService[];
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
+const SERVICE_ENTRY = {
+  producer: join(REPO_ROOT, 'services/producer/src/main.ts'),
+  consumer: join(REPO_ROOT, 'services/consumer/src/main.ts'),
+};
+// Local-only credentials for the emulators; the default chain wins whenever the user set any.
+const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+
+async function port(preferred: number): Promise<number> {
+  return preferred === 0 ? getPort() : preferred;
+}
+
+/**
+ * Starts the whole pipeline on this machine: emulators for whatever has no endpoint set, then
+ * provisioning, then the producer and one consumer per region as supervised processes.
+ */
+export async function startStack(config: StackConfig, hooks: StackHooks): Promise<RunningStack> {
+  const { pipeline } = config;
+  const usesOwnCredentials = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
+  const wantsKms = pipeline.wrappingKeys.kind === 'kms' && config.external.kms === undefined;
+  let emulators: EmulatorSet | undefined;
+  const services: SupervisedService[] = [];
+  const stop = async () => {
+    await Promise.allSettled(services.map((service) => service.stop()));
+    await emulators?.stop();
+    await rm(config.stackFile, { force: true });
+  };
+  try {
+    await mkdir(config.stateDirectory, { recursive: true });
+    emulators = await startEmulatorSet({
+      regions: pipeline.regions,
+      services: {
+        kinesis: config.external.kinesis === undefined,
+        dynamodb: config.external.dynamodb === undefined,
+        kms: wantsKms,
+      },
+      ...(config.persist ? { dataDirectory: join(config.stateDirectory, 'data') } : {}),
+    });
+    const { endpoints } = emulators;
+    let wrapping = pipeline.wrappingKeys;
+    if (emulators.kmsMissing) {
+      hooks.say(
+        'moto_server is not on PATH, so there is no KMS emulator here. Falling back to one local AES ' +
+          `wrapping key per region, kept in ${join(config.stateDirectory, 'keys')}. Install moto (pip install 'moto[server]') to use KMS.`,
+      );
+      const keyDirectory = join(config.stateDirectory, 'keys');
+      await ensureRawAesKeys(keyDirectory, pipeline.regions);
+      wrapping = { kind: 'raw-aes', keyDirectory };
+    }
+    type RegionEndpoints = { kinesis: string; dynamodb: string; kms?: string };
+    const endpointsOf = (region: string): RegionEndpoints => {
+      const kinesis = config.external.kinesis ?? endpoints.kinesis;
+      const dynamodb = config.external.dynamodb ?? endpoints.dynamodb?.[region];
+      const kms = wrapping.kind === 'kms' ? (config.external.kms ?? endpoints.kms) : undefined;
+      if (kinesis === undefined || dynamodb === undefined) throw new Error(`no endpoints for ${region}`);
+      return { kinesis, dynamodb, ...(kms === undefined ? {} : { kms }) };
+    };
+    const byRegion = <T>(pick: (endpoints: RegionEndpoints) => T) =>
+      Object.fromEntries(pipeline.regions.map((region) => [region, pick(endpointsOf(region))]));
+
+    const clients = new AwsClients({
+      ...(usesOwnCredentials ? {} : { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+      endpoints: {
+        kinesis: byRegion((region) => region.kinesis),
+        dynamodb: byRegion((region) => region.dynamodb),
+        ...(wrapping.kind === 'kms' ? { kms: config.external.kms ?? (endpoints.kms as string) } : {}),
+      },
+    });
+    try {
+      hooks.say('provisioning keys, streams and tables');
+      await provisionPipeline({
+        clients,
+        regions: pipeline.regions,
+        streamName: pipeline.streamName,
+        shardCount: config.shardCount,
+        tableNames: [pipeline.tableName, pipeline.deadLetterTableName],
+        ...(wrapping.kind === 'kms' ? { kmsKeyAlias: wrapping.alias } : {}),
+      });
+    } finally {
+      clients.destroy();
+    }
+
+    const baseEnv: NodeJS.ProcessEnv = {
+      ...(usesOwnCredentials ? {} : EMULATOR_CREDENTIALS),
+      ...process.env,
+      AWS_REGION: pipeline.regions[0],
+      ...(wrapping.kind === 'raw-aes' ? { WRAPPING_KEYS: 'raw-aes', RAW_AES_KEY_DIR: wrapping.keyDirectory } : {}),
+    };
+    const spawnService = (name: string, entry: string, env: NodeJS.ProcessEnv) => {
+      const service = new SupervisedService({
+        name,
+        command: process.execPath,
+        args: ['--conditions=source', '--import', 'tsx', entry],
+        cwd: REPO_ROOT,
+        env,
+        onOutput: hooks.onServiceOutput,
+        onRestart: (service, code, signal, delayMs) =>
+          hooks.say(`${service} exited (code ${code}, signal ${signal}); restarting in ${delayMs} ms`),
+      });
+      services.push(service);
+      service.start();
+      return service;
+    };
+
+    const producerPort = await port(config.producerPort);
+    const firstRegion = pipeline.regions[0] as string;
+    const producerEndpoints = endpointsOf(firstRegion);
+    const producer = spawnService('producer', SERVICE_ENTRY.producer, {
+      ...baseEnv,
+      PORT: String(producerPort),
+      HOST: '127.0.0.1',
+      AWS_ENDPOINT_URL_KINESIS: producerEndpoints.kinesis,
+      ...(producerEndpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: producerEndpoints.kms }),
+    });
+    const consumers = await Promise.all(
+      pipeline.regions.map(async (region, index) => {
+        const consumerPort = await port(config.consumerBasePort === 0 ? 0 : config.consumerBasePort + index);
+        const { kinesis, dynamodb, kms } = endpointsOf(region);
+        const service = spawnService(`consumer-${region}`, SERVICE_ENTRY.consumer, {
+          ...baseEnv,
+          REGION: region,
+          PORT: String(consumerPort),
+          HOST: '127.0.0.1',
+          AWS_ENDPOINT_URL_KINESIS: kinesis,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+          ...(kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: kms }),
+        });
+        return { region, url: `http://127.0.0.1:${consumerPort}`, service };
+      }),
+    );
+    const producerUrl = `http://127.0.0.1:${producerPort}`;
+    await Promise.all([
+      waitUntilReady('producer', `${producerUrl}/readyz`, 120_000),
+      ...consumers.map(({ region, url }) => waitUntilReady(`consumer ${region}`, `${url}/readyz`, 120_000)),
+    ]);
+
+    const description: StackDescription = {
+      producer: { url: producerUrl, pid: producer.pid },
+      consumers: consumers.map(({ region, url, service }) => ({ region, url, pid: service.pid })),
+      stream: pipeline.streamName,
+      table: pipeline.tableName,
+      deadLetterTable: pipeline.deadLetterTableName,
+      wrappingKeys: wrapping.kind,
+      regions: byRegion((region) => region),
+    };
+    await writeFile(config.stackFile, `${JSON.stringify(description, null, 2)}\n`);
+    return { description, services, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { NodeDefaultCryptographicMaterialsManager } from '@aws-crypto/client-node';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { NumberValue, unmarshall } from '@aws-sdk/util-dynamodb';
+import { AwsClients } from '@records/aws-clients';
+import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@records/envelope';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type StackProcess, startStackProcess } from '../support/stack-process.js';
+
+function variedRecords(count: number): Record<string, unknown>[] {
+  const shapes: Array<(index: number) => Record<string, unknown>> = [
+    (index) => ({ id: `e2e-${randomUUID()}`, index, kind: 'flat', ok: true }),
+    (index) => ({ index, kind: 'no-id', nothing: null, zero: 0, negative: -42, ratio: 0.1 + 0.2 }),
+    (index) => ({
+      id: `e2e-unicode-${randomUUID()}`,
+      index,
+      text: 'héllo wörld ✓ 日本語 🙂 “quotes” \\ backslash \n newline',
+      emoji: '👩‍💻',
+    }),
+    (index) => ({
+      id: `e2e-nested-${randomUUID()}`,
+      index,
+      order: {
+        lines: [
+          { sku: 'A-1', qty: 2, price: 9.99 },
+          { sku: 'B-2', qty: 1, price: 1e-7 },
+        ],
+        paid: false,
+      },
+      deep: { a: { b: { c: { d: { e: ['x', 1, true, null, { f: 'g' }] } } } } },
+      empties: { list: [], map: {} },
+    }),
+    (index) => ({
+      id: `e2e-numbers-${randomUUID()}`,
+      index,
+      big: 123456789012345,
+      small: -0.000123,
+      exp: 6.02e23,
+      mixed: [1, 'two', 3.5, false, null],
+      empty: '',
+    }),
+  ];
+  return Array.from(
+    { length: count },
+    (_, index) => (shapes[index % shapes.length] as (i: number) => object)(index) as Record<string, unknown>,
+  );
+}
+
+async function postRecord(url: string, body: unknown) {
+  const response = await fetch(`${url}/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+function asNumbers(value: unknown): unknown {
+  if (value instanceof NumberValue) return Number(value.value);
+  if (Array.isArray(value)) return value.map(asNumbers);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, asNumbers(item)]));
+  }
+  return value;
+}
+
+function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  return text
+    .split('\n')
+    .filter(
+      (line) => line.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)),
+    )
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
+  let running: StackProcess;
+  let clients: AwsClients;
+
+  beforeAll(async () => {
+    running = await startStackProcess();
+    const { regions } = running.stack;
+    clients = new AwsClients({
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      endpoints: {
+        kinesis: Object.fromEntries(Object.entries(regions).map(([region, e]) => [region, e.kinesis])),
+        dynamodb: Object.fromEntries(Object.entries(regions).map(([region, e]) => [region, e.dynamodb])),
+        ...(regions[Object.keys(regions)[0] as string]?.kms === undefined
+          ? {}
+          : { kms: regions[Object.keys(regions)[0] as string]?.kms as string }),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    clients?.destroy();
+    const code = await running?.stop();
+    expect(code).toBe(0);
+  });
+
+  const itemIn = async (region: string, table: string, id: string) => {
+    const { Item } = await clients
+      .dynamodb(region)
+      .send(new GetItemCommand({ TableName: table, Key: { id: { S: id } } }));
+    // Large numbers come back as strings and are read as JavaScript numbers, as they were posted.
+    return Item === undefined ? undefined : (asNumbers(unmarshall(Item, { wrapNumbers: true })) as Record<string, any>);
+  };
+
+  it('uses KMS when moto is installed, which CI requires', () => {
+    if (process.env.CI === 'true') expect(running.stack.wrappingKeys).toBe('kms');
+    expect(Object.keys(running.stack.regions)).toEqual(['us-east-1', 'eu-west-1']);
+  });
+
+  it('writes every posted record, equal to what was posted, to every region table', async () => {
+    // Prepare
+    const records = variedRecords(60);
+
+    // Act
+    const answers = await Promise.all(records.map((record) => postRecord(running.stack.producer.url, record)));
+
+    // Assess
+    for (const [index, answer] of answers.entries()) {
+      expect(answer.status).toBe(201);
+      const posted = records[index] as Record<string, unknown>;
+      if (typeof posted.id === 'string') expect(answer.body.id).toBe(posted.id);
+      expect(Object.keys(answer.body.regions).sort()).toEqual(['eu-west-1', 'us-east-1']);
+    }
+    for (const region of Object.keys(running.stack.regions)) {
+      for (const [index, answer] of answers.entries()) {
+        const expected = { ...records[index], id: answer.body.id };
+        const item = await eventually(() => itemIn(region, running.stack.table, answer.body.id));
+        expect(item.record).toEqual(expected);
+        expect(item).toMatchObject({ stream: 'records', region });
+      }
+    }
+  });
+
+  it('shows cache hits and few KMS calls on both services', async () => {
+    // Act
+    const producerMetrics = await (await fetch(`${running.stack.producer.url}/metrics`)).text();
+    const consumerMetrics = await Promise.all(
+      running.stack.consumers.map(async ({ url }) => (await fetch(`${url}/metrics`)).text()),
+    );
+
+    // Assess
+    expect(
+      metricValue(producerMetrics, 'datakey_cache_requests_total', { operation: 'encrypt', result: 'hit' }),
+    ).toBeGreaterThan(0);
+    if (running.stack.wrappingKeys === 'kms') {
+      const generated = metricValue(producerMetrics, 'kms_requests_total', {
+        operation: 'GenerateDataKey',
+        region: 'us-east-1',
+      });
+      expect(generated).toBeGreaterThan(0);
+      expect(generated).toBeLessThanOrEqual(3);
+    }
+    for (const [index, text] of consumerMetrics.entries()) {
+      const region = running.stack.consumers[index]?.region as string;
+      expect(metricValue(text, 'consumer_records_written_total', { region })).toBeGreaterThanOrEqual(60);
+      expect(
+        metricValue(text, 'datakey_cache_requests_total', { operation: 'decrypt', result: 'hit' }),
+      ).toBeGreaterThan(0);
+    }
+  });
+
+  it('dead-letters, and never writes, a record whose encryption context names another stream', async () => {
+    // Prepare
+    const [region] = Object.keys(running.stack.regions) as [string];
+    const regions = Object.keys(running.stack.regions);
+    const kms = (keyRegion: string) => clients.kms(keyRegion);
+    const keys = await resolveWrappingKeys({
+      settings:
+        running.stack.wrappingKeys === 'kms'
+          ? { kind: 'kms', alias: 'alias/records' }
+          : { kind: 'raw-aes', keyDirectory: join(running.directory, 'keys') },
+      regions,
+      kms,
+    });
+    const encryptor = new RecordEncryptor({
+      materials: new NodeDefaultCryptographicMaterialsManager(multiRegionKeyring(keys, regions, kms)),
+      maxEncryptedDataKeys: regions.length,
+    });
+    const id = `e2e-wrong-context-${randomUUID()}`;
+    const ciphertext = await encryptor.encrypt(Buffer.from(JSON.stringify({ id, secret: 'x' })), 'some-other-stream');
+
+    // Act
+    const put = await clients
+      .kinesis(region)
+      .send(new PutRecordCommand({ StreamName: running.stack.stream, Data: ciphertext, PartitionKey: id }));
+    const garbage = await clients
+      .kinesis(region)
+      .send(
+        new PutRecordCommand({
+          StreamName: running.stack.stream,
+          Data: Buffer.from('not an encrypted message'),
+          PartitionKey: id,
+        }),
+      );
+
+    // Assess
+    const letter = await eventually(() =>
+      itemIn(region, running.stack.deadLetterTable, `${put.ShardId}:${put.SequenceNumber}`),
+    );
+    expect(letter).toMatchObject({ reason: 'CONTEXT_MISMATCH', stream: 'records', region });
+    expect(letter.message).not.toContain('secret');
+    const garbageLetter = await eventually(() =>
+      itemIn(region, running.stack.deadLetterTable, `${garbage.ShardId}:${garbage.SequenceNumber}`),
+    );
+    expect(garbageLetter).toMatchObject({ reason: 'DECRYPT_FAILED' });
+    expect(await itemIn(region, running.stack.table, id)).toBeUndefined();
+    expect(running.output()).not.toContain('"secret":"x"');
+  });
+
+  it('restarts a consumer killed mid-stream and still delivers what was acknowledged', async () => {
+    // Prepare
+    const victim = running.stack.consumers[0] as { region: string; pid: number };
+    const records = variedRecords(10);
+
+    // Act
+    process.kill(victim.pid, 'SIGKILL');
+    const answers = await Promise.all(records.map((record) => postRecord(running.stack.producer.url, record)));
+
+    // Assess
+    expect(answers.every((answer) => answer.status === 201)).toBe(true);
+    for (const answer of answers) {
+      const item = await eventually(() => itemIn(victim.region, running.stack.table, answer.body.id));
+      expect(item.record.id).toBe(answer.body.id);
+    }
+    expect(running.output()).toContain(`consumer-${victim.region} exited`);
+  });
+});

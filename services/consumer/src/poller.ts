@@ -1,0 +1,102 @@
+import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { backoffDelay, pause } from './backoff.js';
+import type { ConsumerMetrics } from './metrics.js';
+import type { RecordProcessor } from './record-processor.js';
+import { ShardReader } from './shard-reader.js';
+
+export interface PollerDeps {
+  readonly kinesis: KinesisClient;
+  readonly streamName: string;
+  readonly region: string;
+  readonly processBatch: RecordProcessor;
+  readonly metrics: ConsumerMetrics;
+  readonly logger: {
+    info(object: object, message: string): void;
+    warn(object: object, message: string): void;
+  };
+  readonly getRecordsLimit: number;
+  readonly idlePollMs: number;
+  readonly shardDiscoveryIntervalMs: number;
+}
+
+export interface Poller {
+  start(): void;
+  /** Stops reading; resolves once every shard reader has finished its current batch. */
+  stop(): Promise<void>;
+  /** True once the shards have been listed and their readers started. */
+  isReady(): boolean;
+}
+
+async function listShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await kinesis.send(
+      new ListShardsCommand(nextToken === undefined ? { StreamName: streamName } : { NextToken: nextToken }),
+    );
+    shards.push(...(page.Shards ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return shards;
+}
+
+/**
+ * Lists the region stream's shards and runs one ShardReader per shard. Shards appearing after a
+ * reshard are picked up at the next discovery. Records are independent (random partition keys),
+ * so children need not wait for their parents.
+ */
+export function createPoller(deps: PollerDeps): Poller {
+  const controller = new AbortController();
+  const readers = new Map<string, Promise<unknown>>();
+  const finished = new Set<string>();
+  let ready = false;
+  let discovery: Promise<void> | undefined;
+
+  function startReader(shardId: string) {
+    const reader = new ShardReader({ ...deps, shardId });
+    const run = reader.run(controller.signal).then(
+      (result) => {
+        if (result === 'closed') finished.add(shardId);
+        readers.delete(shardId);
+      },
+      (error: unknown) => {
+        deps.logger.warn({ shardId, err: error }, 'shard reader failed; it restarts at the next discovery');
+        readers.delete(shardId);
+      },
+    );
+    readers.set(shardId, run);
+  }
+
+  async function discoverLoop() {
+    let failures = 0;
+    while (!controller.signal.aborted) {
+      try {
+        const shards = await listShards(deps.kinesis, deps.streamName);
+        for (const { ShardId } of shards) {
+          if (ShardId !== undefined && !readers.has(ShardId) && !finished.has(ShardId)) startReader(ShardId);
+        }
+        if (!ready) deps.logger.info({ shards: shards.length, stream: deps.streamName }, 'reading shards');
+        ready = true;
+        failures = 0;
+        await pause(deps.shardDiscoveryIntervalMs, controller.signal);
+      } catch (error) {
+        failures++;
+        deps.logger.warn({ err: error, failures }, 'ListShards failed; backing off');
+        await pause(backoffDelay(failures, 500, 15_000), controller.signal);
+      }
+    }
+  }
+
+  return {
+    start() {
+      discovery ??= discoverLoop();
+    },
+    async stop() {
+      ready = false;
+      controller.abort();
+      await discovery;
+      await Promise.allSettled(readers.values());
+    },
+    isReady: () => ready,
+  };
+}

@@ -1,0 +1,100 @@
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { isTransientAwsError } from '@records/aws-clients';
+import { backoffDelay, pause } from './backoff.js';
+import { TransientProcessingError } from './errors.js';
+
+export type Item = Record<string, AttributeValue>;
+
+export interface RejectedItem {
+  readonly item: Item;
+  readonly reason: string;
+}
+
+export interface TableWriterOptions {
+  readonly dynamodb: DynamoDBClient;
+  readonly tableName: string;
+  /** Rounds of retrying UnprocessedItems before the batch is given back as transient. */
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+const BATCH_SIZE = 25;
+
+/**
+ * Writes items with BatchWriteItem, retrying UnprocessedItems with jittered back-off. An item
+ * DynamoDB refuses outright (a ValidationException) is returned as rejected instead of failing
+ * the items written beside it.
+ */
+export class TableWriter {
+  readonly #options: Required<TableWriterOptions>;
+
+  constructor(options: TableWriterOptions) {
+    this.#options = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2_000, ...options };
+  }
+
+  get tableName(): string {
+    return this.#options.tableName;
+  }
+
+  /** Items with the same `id` collapse to the last one: a batch may not name a key twice. */
+  async putAll(items: readonly Item[]): Promise<RejectedItem[]> {
+    const byId = new Map<string, Item>();
+    for (const item of items) byId.set(item.id?.S ?? '', item);
+    const unique = [...byId.values()];
+    const rejected: RejectedItem[] = [];
+    for (let start = 0; start < unique.length; start += BATCH_SIZE) {
+      rejected.push(...(await this.#writeBatch(unique.slice(start, start + BATCH_SIZE))));
+    }
+    return rejected;
+  }
+
+  async #writeBatch(items: Item[]): Promise<RejectedItem[]> {
+    const { dynamodb, tableName, maxAttempts, baseDelayMs, maxDelayMs } = this.#options;
+    let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      try {
+        const { UnprocessedItems } = await dynamodb.send(
+          new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+        );
+        pending = UnprocessedItems?.[tableName] ?? [];
+      } catch (error) {
+        if (isTransientAwsError(error)) {
+          if (attempt >= maxAttempts)
+            throw new TransientProcessingError(`writing to ${tableName} failed`, { cause: error });
+        } else if (error instanceof Error && error.name === 'ValidationException') {
+          return this.#writeOneByOne(pending.map((request) => request.PutRequest?.Item as Item));
+        } else {
+          throw new TransientProcessingError(`writing to ${tableName} failed`, { cause: error });
+        }
+      }
+      if (pending.length === 0) break;
+      if (attempt >= maxAttempts) {
+        throw new TransientProcessingError(`${pending.length} item(s) still unprocessed by ${tableName}`);
+      }
+      await pause(backoffDelay(attempt, baseDelayMs, maxDelayMs));
+    }
+    return [];
+  }
+
+  async #writeOneByOne(items: Item[]): Promise<RejectedItem[]> {
+    const rejected: RejectedItem[] = [];
+    for (const item of items) {
+      try {
+        await this.#options.dynamodb.send(new PutItemCommand({ TableName: this.#options.tableName, Item: item }));
+      } catch (error) {
+        if (!(error instanceof Error && error.name === 'ValidationException')) {
+          throw new TransientProcessingError(`writing to ${this.#options.tableName} failed`, { cause: error });
+        }
+        rejected.push({ item, reason: error.message });
+      }
+    }
+    return rejected;
+  }
+}

@@ -1,0 +1,64 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { StreamUnavailableError } from '../errors.js';
+
+/** Every error code the producer answers with, and its HTTP status. Documented in the README. */
+export const ERROR_STATUS: Readonly<Record<string, number>> = {
+  INVALID_JSON: 400,
+  RECORD_NOT_OBJECT: 400,
+  INVALID_RECORD_ID: 400,
+  RECORD_NOT_STORABLE: 400,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_READY: 503,
+  KMS_UNAVAILABLE: 503,
+  STREAM_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+};
+
+// Fastify's own request errors, under the producer's stable codes.
+const FASTIFY_CODES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_JSON',
+};
+
+function stableCode(error: FastifyError): string {
+  if (ERROR_STATUS[error.code] !== undefined) return error.code;
+  const mapped = FASTIFY_CODES[error.code];
+  if (mapped !== undefined) return mapped;
+  // The JSON parser rethrows the SyntaxError (bad JSON, or a forbidden __proto__ key) with a 400.
+  if (error instanceof SyntaxError && error.statusCode === 400) return 'INVALID_JSON';
+  return 'INTERNAL_ERROR';
+}
+
+function publicMessage(code: string, error: FastifyError): string {
+  if (code === 'INTERNAL_ERROR') return 'internal error';
+  if (code === 'INVALID_JSON') return 'the body is not valid JSON';
+  if (code === 'KMS_UNAVAILABLE') return 'the key service is unavailable; retry later';
+  return error.message;
+}
+
+/** Maps every error to `{ error: { code, message } }` with a stable code; 5xx bodies hide internals. */
+export default fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const code = stableCode(error);
+      const status = ERROR_STATUS[code] ?? 500;
+      if (status >= 500) request.log.error({ err: error, code }, 'request failed');
+      else request.log.info({ code }, 'request refused');
+      const details = error instanceof StreamUnavailableError ? { id: error.id, regions: error.failedRegions } : {};
+      if (status === 503) reply.header('retry-after', '1');
+      return reply.status(status).send({ error: { code, message: publicMessage(code, error), ...details } });
+    });
+    app.setNotFoundHandler((request, reply) =>
+      reply
+        .status(404)
+        .send({ error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url}` } }),
+    );
+  },
+  { name: 'error-handler' },
+);

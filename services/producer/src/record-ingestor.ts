@@ -1,0 +1,28 @@
+import type { RecordEncryptor } from '@records/envelope';
+import type { MultiRegionPusher, StreamPosition } from './multi-region-pusher.js';
+import { prepareRecord } from './record.js';
+
+export interface IngestResult {
+  readonly id: string;
+  readonly regions: Readonly<Record<string, StreamPosition>>;
+}
+
+export interface RecordIngestorDeps {
+  readonly streamName: string;
+  readonly encryptor: Pick<RecordEncryptor, 'encrypt'>;
+  readonly pusher: Pick<MultiRegionPusher, 'push'>;
+}
+
+export type RecordIngestor = (body: unknown) => Promise<IngestResult>;
+
+/** Validate, serialize, encrypt once, put everywhere. */
+export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
+  return async (body) => {
+    const record = prepareRecord(body);
+    const plaintext = Buffer.from(JSON.stringify(record), 'utf8');
+    const ciphertext = await deps.encryptor.encrypt(plaintext, deps.streamName);
+    plaintext.fill(0);
+    const regions = await deps.pusher.push(record.id, ciphertext);
+    return { id: record.id, regions };
+  };
+}
