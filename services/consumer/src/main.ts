@@ -1,4 +1,3 @@
-import { getLocalCryptographicMaterialsCache, NodeCachingMaterialsManager } from '@aws-crypto/client-node';
 import {
   AwsClients,
   combineObservers,
@@ -6,6 +5,7 @@ import {
   KmsHealth,
   withStartupRetries,
 } from '@records/aws-clients';
+import { CoalescingCachingMaterialsManager, createDataKeyCacheMetrics } from '@records/data-key-cache';
 import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
@@ -31,10 +31,11 @@ const kms = (keyRegion: string) => clients.kms(keyRegion);
 const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
   resolveWrappingKeys({ settings: pipeline.wrappingKeys, regions: [region], kms }),
 );
-const materials = new NodeCachingMaterialsManager({
-  backingMaterials: regionKeyring(keys, region, kms),
-  cache: getLocalCryptographicMaterialsCache(pipeline.cache.capacity),
-  maxAge: pipeline.cache.maxAgeSeconds * 1000,
+const materials = new CoalescingCachingMaterialsManager({
+  backing: regionKeyring(keys, region, kms),
+  ...pipeline.cache,
+  metrics: createDataKeyCacheMetrics(registry),
+  logger,
 });
 const metrics = createConsumerMetrics(registry);
 const dynamodb = clients.dynamodb(region);

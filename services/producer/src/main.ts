@@ -1,5 +1,5 @@
-import { getLocalCryptographicMaterialsCache, NodeCachingMaterialsManager } from '@aws-crypto/client-node';
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
+import { CoalescingCachingMaterialsManager, createDataKeyCacheMetrics } from '@records/data-key-cache';
 import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@records/envelope';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
@@ -21,12 +21,12 @@ const kms = (region: string) => clients.kms(region);
 const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
   resolveWrappingKeys({ settings: pipeline.wrappingKeys, regions: pipeline.regions, kms }),
 );
-const materials = new NodeCachingMaterialsManager({
-  backingMaterials: multiRegionKeyring(keys, pipeline.regions, kms),
-  cache: getLocalCryptographicMaterialsCache(pipeline.cache.capacity),
-  maxAge: pipeline.cache.maxAgeSeconds * 1000,
-  maxMessagesEncrypted: pipeline.cache.maxMessages,
-  maxBytesEncrypted: pipeline.cache.maxBytes,
+// One cache for the whole process: every request shares its data keys and its in-flight KMS calls.
+const materials = new CoalescingCachingMaterialsManager({
+  backing: multiRegionKeyring(keys, pipeline.regions, kms),
+  ...pipeline.cache,
+  metrics: createDataKeyCacheMetrics(registry),
+  logger,
 });
 const metrics = createProducerMetrics(registry);
 const ingest = createRecordIngestor({

@@ -96,7 +96,9 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
       .dynamodb(region)
       .send(new GetItemCommand({ TableName: table, Key: { id: { S: id } } }));
     // Large numbers come back as strings and are read as JavaScript numbers, as they were posted.
-    return Item === undefined ? undefined : (unmarshall(Item, { wrapNumbers: (value: string) => Number(value) }) as Record<string, any>);
+    return Item === undefined
+      ? undefined
+      : (unmarshall(Item, { wrapNumbers: (value: string) => Number(value) }) as Record<string, any>);
   };
 
   it('uses KMS when moto is installed, which CI requires', () => {
@@ -129,6 +131,10 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
   });
 
   it('shows cache hits and few KMS calls on both services', async () => {
+    // Prepare: the 60 records above arrived at once and shared one data key fetch; these come one by one
+    for (const record of variedRecords(5))
+      expect((await postRecord(running.stack.producer.url, record)).status).toBe(201);
+
     // Act
     const producerMetrics = await (await fetch(`${running.stack.producer.url}/metrics`)).text();
     const consumerMetrics = await Promise.all(
