@@ -19,6 +19,8 @@ export interface AppDeps {
 /** Builds the producer's HTTP app from what it is given; it opens no port. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger, bodyLimit: deps.bodyLimit, return503OnClosing: true });
+  // Records are JSON only: anything else is UNSUPPORTED_MEDIA_TYPE rather than a string body.
+  app.removeContentTypeParser('text/plain');
   await app.register(errorHandler);
   await app.register(observability, { registry: deps.registry, isReady: deps.isReady });
   await app.register(recordsRoute, { ingest: deps.ingest, metrics: deps.metrics });

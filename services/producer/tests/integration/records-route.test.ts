@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import { AwsClients } from '@records/aws-clients';
+import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
+import {
+  multiRegionKeyring,
+  RecordDecryptor,
+  RecordEncryptor,
+  regionKeyring,
+  resolveWrappingKeys,
+} from '@records/envelope';
+import { provisionPipeline } from '@records/provisioning';
+import type { FastifyInstance } from 'fastify';
+import getPort from 'get-port';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { createProducerMetrics } from '../../src/metrics.js';
+import { MultiRegionPusher } from '../../src/multi-region-pusher.js';
+import { createRecordIngestor } from '../../src/record-ingestor.js';
+
+const { endpoints, regions, kmsMissing } = inject('emulators');
+if (kmsMissing) console.warn('[producer] integration suite skipped: moto_server is not installed (no KMS emulator)');
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const cache = {
+  capacity: 10,
+  maxAgeSeconds: 300,
+  maxMessages: 100,
+  maxBytes: 1 << 20,
+  refreshAhead: true,
+  refreshAheadAt: 0.8,
+};
+
+describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => {
+  const name = `producer-${randomUUID()}`;
+  const clients = new AwsClients({
+    credentials,
+    endpoints: { kinesis: endpoints.kinesis!, dynamodb: endpoints.dynamodb!, kms: endpoints.kms! },
+  });
+  const kms = (region: string) => clients.kms(region);
+  let app: FastifyInstance | undefined;
+
+  async function producerApp(options: { clients?: AwsClients; streamName?: string } = {}) {
+    const own = options.clients ?? clients;
+    const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
+    const registry = new Registry();
+    const metrics = createProducerMetrics(registry);
+    return buildApp({
+      logger: pino({ level: 'silent' }),
+      registry,
+      metrics,
+      isReady: () => true,
+      bodyLimit: 64 * 1024,
+      ingest: createRecordIngestor({
+        streamName: options.streamName ?? name,
+        encryptor: new RecordEncryptor({
+          materials: new CoalescingCachingMaterialsManager({
+            backing: multiRegionKeyring(keys, regions, (region) => own.kms(region)),
+            ...cache,
+            backoff: { baseMs: 10, maxMs: 50 },
+          }),
+          maxEncryptedDataKeys: regions.length,
+        }),
+        pusher: new MultiRegionPusher({
+          regions,
+          streamName: options.streamName ?? name,
+          kinesis: (region) => own.kinesis(region),
+          metrics,
+        }),
+      }),
+    });
+  }
+
+  async function readBack(region: string, shardId: string, sequenceNumber: string): Promise<Uint8Array> {
+    const kinesis = clients.kinesis(region);
+    const { ShardIterator } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: name,
+        ShardId: shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        StartingSequenceNumber: sequenceNumber,
+      }),
+    );
+    const { Records } = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1 }));
+    expect(Records?.[0]?.SequenceNumber).toBe(sequenceNumber);
+    return Records?.[0]?.Data as Uint8Array;
+  }
+
+  beforeAll(async () => {
+    await provisionPipeline({
+      clients,
+      regions,
+      streamName: name,
+      shardCount: 2,
+      tableNames: [],
+      kmsKeyAlias: `alias/${name}`,
+    });
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+  afterAll(() => clients.destroy());
+
+  it('puts one ciphertext in every region that each region can decrypt with only its own key', async () => {
+    // Prepare
+    app = await producerApp();
+    const body = { id: `r-${randomUUID()}`, text: 'héllo 🙂', nested: { n: [1, 2.5, null, true] } };
+    const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: body });
+
+    // Assess
+    expect(response.statusCode).toBe(201);
+    const { id, regions: positions } = response.json();
+    expect(id).toBe(body.id);
+    const ciphertexts = await Promise.all(
+      regions.map((region) => readBack(region, positions[region].shardId, positions[region].sequenceNumber)),
+    );
+    expect(Buffer.from(ciphertexts[0] as Uint8Array).equals(Buffer.from(ciphertexts[1] as Uint8Array))).toBe(true);
+    for (const [index, region] of regions.entries()) {
+      const decryptor = new RecordDecryptor({
+        materials: new CoalescingCachingMaterialsManager({
+          backing: regionKeyring(keys, region, kms),
+          ...cache,
+          refreshAhead: false,
+        }),
+        maxEncryptedDataKeys: regions.length,
+      });
+      const plaintext = await decryptor.decrypt(ciphertexts[index] as Uint8Array, name);
+      expect(JSON.parse(Buffer.from(plaintext).toString('utf8'))).toEqual(body);
+    }
+  });
+
+  it('returns 503 KMS_UNAVAILABLE when KMS cannot be reached, and nothing is put', async () => {
+    // Prepare
+    const deadKms = new AwsClients({
+      credentials,
+      maxAttempts: 1,
+      endpoints: { kinesis: endpoints.kinesis!, kms: `http://127.0.0.1:${await getPort()}` },
+    });
+    app = await producerApp({ clients: deadKms });
+
+    // Act
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => app!.inject({ method: 'POST', url: '/records', payload: { a: 1 } })),
+    );
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.statusCode).toBe(503);
+      expect(answer.json().error.code).toBe('KMS_UNAVAILABLE');
+    }
+    deadKms.destroy();
+  });
+
+  it('returns 503 STREAM_UNAVAILABLE naming the region whose stream is down', async () => {
+    // Prepare
+    const [first, second] = regions as [string, string];
+    const oneRegionDown = new AwsClients({
+      credentials,
+      maxAttempts: 1,
+      endpoints: {
+        kms: endpoints.kms!,
+        kinesis: { [first]: endpoints.kinesis!, [second]: `http://127.0.0.1:${await getPort()}` },
+      },
+    });
+    app = await producerApp({ clients: oneRegionDown });
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { id: 'down-1' } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error).toMatchObject({ code: 'STREAM_UNAVAILABLE', id: 'down-1', regions: [second] });
+    oneRegionDown.destroy();
+  });
+});

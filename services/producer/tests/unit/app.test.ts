@@ -1,0 +1,173 @@
+import { KmsUnavailableError } from '@records/data-key-cache';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { StreamUnavailableError } from '../../src/errors.js';
+import { createProducerMetrics } from '../../src/metrics.js';
+import { createRecordIngestor, type RecordIngestor } from '../../src/record-ingestor.js';
+
+const POSITION = { shardId: 'shardId-000000000000', sequenceNumber: '1' };
+
+async function appWith(ingest: RecordIngestor, options: { ready?: boolean; logs?: string[] } = {}) {
+  const logs = options.logs ?? [];
+  const registry = new Registry();
+  return buildApp({
+    logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }),
+    registry,
+    metrics: createProducerMetrics(registry),
+    ingest,
+    isReady: () => options.ready ?? true,
+    bodyLimit: 1024,
+  });
+}
+
+/** The real ingestor, over an encryptor and a pusher that need no AWS. */
+function realIngestor(push = async () => ({ 'us-east-1': POSITION, 'eu-west-1': POSITION })): RecordIngestor {
+  return createRecordIngestor({
+    streamName: 'records',
+    encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
+    pusher: { push },
+  });
+}
+
+describe('Function: buildApp', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => app?.close());
+
+  it('returns 201 with the id and each region position when a record is accepted', async () => {
+    // Prepare
+    app = await appWith(realIngestor());
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-1', a: 1 } });
+
+    // Assess
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toEqual({ id: 'r-1', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION } });
+  });
+
+  it.each([
+    ['a JSON array', { payload: '[1,2]', headers: { 'content-type': 'application/json' } }, 400, 'RECORD_NOT_OBJECT'],
+    ['JSON null', { payload: 'null', headers: { 'content-type': 'application/json' } }, 400, 'RECORD_NOT_OBJECT'],
+    ['a JSON string', { payload: '"hi"', headers: { 'content-type': 'application/json' } }, 400, 'RECORD_NOT_OBJECT'],
+    ['broken JSON', { payload: '{"a":', headers: { 'content-type': 'application/json' } }, 400, 'INVALID_JSON'],
+    ['an empty body', { payload: '', headers: { 'content-type': 'application/json' } }, 400, 'INVALID_JSON'],
+    [
+      'a __proto__ key',
+      { payload: '{"__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } },
+      400,
+      'INVALID_JSON',
+    ],
+    [
+      'a numeric id',
+      { payload: '{"id":5}', headers: { 'content-type': 'application/json' } },
+      400,
+      'INVALID_RECORD_ID',
+    ],
+    ['plain text', { payload: 'hello', headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'a body over the limit',
+      { payload: JSON.stringify({ pad: 'x'.repeat(2000) }), headers: { 'content-type': 'application/json' } },
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+  ])('returns %s as a 4xx with a stable code', async (_name, request, status, code) => {
+    // Prepare
+    app = await appWith(realIngestor());
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', ...request });
+
+    // Assess
+    expect(response.statusCode).toBe(status);
+    expect(response.json()).toEqual({ error: { code, message: expect.any(String) } });
+  });
+
+  it('returns 404 NOT_FOUND for an unknown route', async () => {
+    app = await appWith(realIngestor());
+    const response = await app.inject({ method: 'GET', url: '/nope' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('returns 503 KMS_UNAVAILABLE without internals when no data key can be had', async () => {
+    // Prepare
+    const cause = new Error('connect ECONNREFUSED 10.1.2.3:443');
+    app = await appWith(async () => {
+      throw new KmsUnavailableError({ cause, retryAfterMs: 100 });
+    });
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { a: 1 } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json().error.code).toBe('KMS_UNAVAILABLE');
+    expect(response.body).not.toContain('ECONNREFUSED');
+  });
+
+  it('returns 503 STREAM_UNAVAILABLE with the id to retry with when a region refuses the record', async () => {
+    // Prepare
+    app = await appWith(
+      realIngestor(async () => {
+        throw new StreamUnavailableError('r-2', ['eu-west-1']);
+      }),
+    );
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-2' } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({
+      error: { code: 'STREAM_UNAVAILABLE', message: expect.any(String), id: 'r-2', regions: ['eu-west-1'] },
+    });
+  });
+
+  it('returns 500 INTERNAL_ERROR and hides the message when something unexpected fails', async () => {
+    app = await appWith(async () => {
+      throw new Error('database password is hunter2');
+    });
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { a: 1 } });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
+  });
+
+  it('never logs the record it was sent', async () => {
+    // Prepare
+    const logs: string[] = [];
+    app = await appWith(realIngestor(), { logs });
+
+    // Act
+    await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-3', ssn: '078-05-1120' } });
+    await app.inject({ method: 'POST', url: '/records', payload: { id: 5, ssn: '078-05-1120' } });
+
+    // Assess
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs.join('\n')).not.toContain('078-05-1120');
+  });
+
+  it('answers /healthz always and /readyz only when ready, and serves metrics', async () => {
+    // Prepare
+    app = await appWith(realIngestor(), { ready: false });
+    await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-4' } });
+
+    // Act
+    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+
+    // Assess
+    expect(health.statusCode).toBe(200);
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().error.code).toBe('NOT_READY');
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.body).toContain('producer_records_total{outcome="accepted"} 1');
+    expect(metrics.body).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/records",status_code="201"\} 1/,
+    );
+  });
+});
