@@ -99,7 +99,10 @@ export class AwsClients {
     const observer = this.#options.observer;
     if (observer !== undefined) {
       client.middlewareStack.add(requestObserverMiddleware(service, region, observer), {
-        step: 'deserialize',
+        // Innermost in finalizeRequest: inside the retry loop, outside the deserializer that turns
+        // an error response into a thrown service error.
+        step: 'finalizeRequest',
+        priority: 'low',
         name: 'recordsRequestObserver',
       });
     }

@@ -1,4 +1,4 @@
-import type { DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
+import type { FinalizeHandler, FinalizeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
 import type { AwsService } from './aws-clients.js';
 import { isTransientAwsError } from './error-classification.js';
 
@@ -18,12 +18,12 @@ export interface AwsRequestEvent {
 export type AwsRequestObserver = (event: AwsRequestEvent) => void;
 
 /**
- * Sits in the deserialize step, inside the retry loop, so every attempt that goes over the wire is
- * observed once, as a service quota would count it.
+ * Sits inside the retry loop, so every attempt that goes over the wire is observed once, as a
+ * service quota would count it.
  */
 export function requestObserverMiddleware(service: AwsService, region: string, observer: AwsRequestObserver) {
-  return (next: DeserializeHandler<any, any>, context: HandlerExecutionContext) =>
-    async (args: DeserializeHandlerArguments<any>) => {
+  return (next: FinalizeHandler<any, any>, context: HandlerExecutionContext) =>
+    async (args: FinalizeHandlerArguments<any>) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;

@@ -24,7 +24,8 @@ function rawAesKeyring(keys: Readonly<Record<string, Uint8Array>>, region: strin
   return new RawAesKeyringNode({
     keyName: region,
     keyNamespace: RAW_AES_KEY_NAMESPACE,
-    unencryptedMasterKey: keyFor(keys, region),
+    // The keyring takes the key over and zeroes the buffer it is given: hand it a copy.
+    unencryptedMasterKey: keyFor(keys, region).slice(),
     wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
   });
 }
