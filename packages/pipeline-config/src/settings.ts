@@ -27,6 +27,8 @@ export interface PipelineSettings {
   readonly tableName: string;
   /** Where consumers put records they cannot process, with the reason. */
   readonly deadLetterTableName: string;
+  /** Where each consumer keeps, per shard, the last sequence number it finished. */
+  readonly checkpointTableName: string;
   readonly wrappingKeys: WrappingKeySettings;
   readonly cache: CacheSettings;
   /** Undefined keeps the SDK's default suite. */
@@ -82,6 +84,7 @@ export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): Pipel
     streamName: stringWithDefault(env, 'STREAM_NAME', 'records'),
     tableName,
     deadLetterTableName: stringWithDefault(env, 'DEAD_LETTER_TABLE_NAME', `${tableName}-dead-letters`),
+    checkpointTableName: stringWithDefault(env, 'CHECKPOINT_TABLE_NAME', `${tableName}-checkpoints`),
     wrappingKeys: wrappingKeys(env, regions),
     cache: {
       capacity: integer(env, 'CACHE_CAPACITY', 100, { min: 1 }),

@@ -10,6 +10,7 @@ import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/en
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { CheckpointStore } from './checkpoint-store.js';
 import { loadConsumerConfig } from './config.js';
 import { DeadLetterSink } from './dead-letter-sink.js';
 import { createConsumerMetrics } from './metrics.js';
@@ -58,6 +59,11 @@ const poller = createPoller({
   streamName: pipeline.streamName,
   region,
   processBatch,
+  checkpoints: new CheckpointStore({
+    dynamodb,
+    tableName: pipeline.checkpointTableName,
+    streamName: pipeline.streamName,
+  }),
   metrics,
   logger,
   getRecordsLimit: config.getRecordsLimit,

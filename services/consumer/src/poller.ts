@@ -1,5 +1,6 @@
 import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { backoffDelay, pause } from './backoff.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { RecordProcessor } from './record-processor.js';
 import { ShardReader } from './shard-reader.js';
@@ -9,6 +10,7 @@ export interface PollerDeps {
   readonly streamName: string;
   readonly region: string;
   readonly processBatch: RecordProcessor;
+  readonly checkpoints: Pick<CheckpointStore, 'load' | 'save'>;
   readonly metrics: ConsumerMetrics;
   readonly logger: {
     info(object: object, message: string): void;
@@ -41,9 +43,10 @@ async function listShards(kinesis: KinesisClient, streamName: string): Promise<S
 }
 
 /**
- * Lists the region stream's shards and runs one ShardReader per shard. Shards appearing after a
- * reshard are picked up at the next discovery. Records are independent (random partition keys),
- * so children need not wait for their parents.
+ * Lists the region stream's shards and runs one ShardReader per shard, each resuming after its
+ * checkpoint. Shards appearing after a reshard are picked up at the next discovery. Records are
+ * independent (random partition keys), so children need not wait for their parents. One consumer
+ * per region owns all of its region's shards: there are no leases to share them out.
  */
 export function createPoller(deps: PollerDeps): Poller {
   const controller = new AbortController();
@@ -52,18 +55,30 @@ export function createPoller(deps: PollerDeps): Poller {
   let ready = false;
   let discovery: Promise<void> | undefined;
 
+  async function readShard(shardId: string): Promise<void> {
+    const checkpoint = await deps.checkpoints.load(shardId);
+    if (checkpoint?.kind === 'shard-end') {
+      finished.add(shardId);
+      return;
+    }
+    const reader = new ShardReader({
+      ...deps,
+      shardId,
+      ...(checkpoint === undefined ? {} : { startAfterSequenceNumber: checkpoint.sequenceNumber }),
+      onBatchDone: (sequenceNumber) => deps.checkpoints.save(shardId, { kind: 'after', sequenceNumber }),
+    });
+    if ((await reader.run(controller.signal)) === 'closed') {
+      await deps.checkpoints.save(shardId, { kind: 'shard-end' });
+      finished.add(shardId);
+    }
+  }
+
   function startReader(shardId: string) {
-    const reader = new ShardReader({ ...deps, shardId });
-    const run = reader.run(controller.signal).then(
-      (result) => {
-        if (result === 'closed') finished.add(shardId);
-        readers.delete(shardId);
-      },
-      (error: unknown) => {
+    const run = readShard(shardId)
+      .catch((error: unknown) => {
         deps.logger.warn({ shardId, err: error }, 'shard reader failed; it restarts at the next discovery');
-        readers.delete(shardId);
-      },
-    );
+      })
+      .finally(() => readers.delete(shardId));
     readers.set(shardId, run);
   }
 

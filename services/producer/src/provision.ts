@@ -17,7 +17,7 @@ try {
     regions: settings.regions,
     streamName: settings.streamName,
     shardCount,
-    tableNames: [settings.tableName, settings.deadLetterTableName],
+    tableNames: [settings.tableName, settings.deadLetterTableName, settings.checkpointTableName],
     ...(settings.wrappingKeys.kind === 'kms' ? { kmsKeyAlias: settings.wrappingKeys.alias } : {}),
     logger,
   });

@@ -20,6 +20,7 @@ export interface StackDescription {
   readonly stream: string;
   readonly table: string;
   readonly deadLetterTable: string;
+  readonly checkpointTable: string;
   readonly wrappingKeys: 'kms' | 'raw-aes';
   readonly regions: Readonly<
     Record<string, { readonly kinesis: string; readonly dynamodb: string; readonly kms?: string }>
@@ -113,7 +114,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
         regions: pipeline.regions,
         streamName: pipeline.streamName,
         shardCount: config.shardCount,
-        tableNames: [pipeline.tableName, pipeline.deadLetterTableName],
+        tableNames: [pipeline.tableName, pipeline.deadLetterTableName, pipeline.checkpointTableName],
         ...(wrapping.kind === 'kms' ? { kmsKeyAlias: wrapping.alias } : {}),
       });
     } finally {
@@ -180,6 +181,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
       stream: pipeline.streamName,
       table: pipeline.tableName,
       deadLetterTable: pipeline.deadLetterTableName,
+      checkpointTable: pipeline.checkpointTableName,
       wrappingKeys: wrapping.kind,
       regions: byRegion((region) => region),
     };

@@ -224,5 +224,11 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
       expect(item.record.id).toBe(answer.body.id);
     }
     expect(running.output()).toContain(`consumer-${victim.region} exited`);
+    // The restarted consumer resumed after its checkpoints rather than rereading every shard.
+    const consumer = running.stack.consumers[0] as { url: string };
+    const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
+    const read = metricValue(metrics, 'consumer_records_read_total', { region: victim.region });
+    expect(read).toBeGreaterThanOrEqual(10);
+    expect(read).toBeLessThan(60);
   });
 });

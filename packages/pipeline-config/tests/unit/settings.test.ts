@@ -15,6 +15,7 @@ describe('Function: loadPipelineSettings', () => {
       streamName: 'records',
       tableName: 'records',
       deadLetterTableName: 'records-dead-letters',
+      checkpointTableName: 'records-checkpoints',
       wrappingKeys: { kind: 'kms', alias: 'alias/records' },
       cache: {
         capacity: 100,

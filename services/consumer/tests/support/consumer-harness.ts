@@ -1,0 +1,112 @@
+import { AwsClients, combineObservers, createAwsRequestMetrics, KmsHealth } from '@records/aws-clients';
+import { type BackoffOptions, CoalescingCachingMaterialsManager, createDataKeyCacheMetrics } from '@records/data-key-cache';
+import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { Registry } from 'prom-client';
+import { loadConsumerConfig } from '../../src/config.js';
+import { DeadLetterSink } from '../../src/dead-letter-sink.js';
+import { createConsumerMetrics } from '../../src/metrics.js';
+import { createPoller, type Poller } from '../../src/poller.js';
+import { createRecordProcessor } from '../../src/record-processor.js';
+import { TableWriter } from '../../src/table-writer.js';
+import { credentials, dynamodbEndpoints, kinesisEndpoint } from './emulators.js';
+import type { PipelineFixture } from './pipeline-fixture.js';
+import { RecordingLogger } from './recording-logger.js';
+
+export interface ConsumerHarnessOptions {
+  readonly pipeline: PipelineFixture;
+  readonly region: string;
+  /** moto_server, or a proxy in front of it. */
+  readonly kmsEndpoint: string;
+  readonly cacheBackoff?: BackoffOptions;
+  /** The data key cache's clock; a test moves it by hand to hold a back-off window open. */
+  readonly cacheClock?: () => number;
+  readonly getRecordsLimit?: number;
+}
+
+export interface ConsumerHarness {
+  readonly poller: Poller;
+  readonly registry: Registry;
+  readonly logger: RecordingLogger;
+  readonly region: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One region's consumer, wired as `src/main.ts` wires it (config parsed from an environment,
+ * one Registry, KmsHealth fed by the clients' observer, the coalescing cache over the region's
+ * keyring), with clients pointed at the emulators and one attempt per AWS request.
+ */
+export async function createConsumerHarness(options: ConsumerHarnessOptions): Promise<ConsumerHarness> {
+  const { pipeline: names, region } = options;
+  const config = loadConsumerConfig({
+    REGION: region,
+    STREAM_NAME: names.streamName,
+    TABLE_NAME: names.tableName,
+    DEAD_LETTER_TABLE_NAME: names.deadLetterTableName,
+    KMS_KEY_ALIAS: names.kmsKeyAlias,
+    IDLE_POLL_MS: '200',
+    GET_RECORDS_LIMIT: String(options.getRecordsLimit ?? 1000),
+    SHARD_DISCOVERY_INTERVAL_MS: '60000',
+  });
+  const { pipeline } = config;
+  const logger = new RecordingLogger();
+  const registry = new Registry();
+  const kmsHealth = new KmsHealth();
+  const clients = new AwsClients({
+    endpoints: { kinesis: kinesisEndpoint(), dynamodb: dynamodbEndpoints(), kms: options.kmsEndpoint },
+    credentials,
+    maxAttempts: 1,
+    observer: combineObservers(createAwsRequestMetrics(registry), kmsHealth.observer),
+  });
+  const kms = (keyRegion: string) => clients.kms(keyRegion);
+  const keys = await resolveWrappingKeys({ settings: pipeline.wrappingKeys, regions: [region], kms });
+  const materials = new CoalescingCachingMaterialsManager({
+    backing: regionKeyring(keys, region, kms),
+    ...pipeline.cache,
+    metrics: createDataKeyCacheMetrics(registry),
+    logger,
+    ...(options.cacheBackoff === undefined ? {} : { backoff: options.cacheBackoff }),
+    ...(options.cacheClock === undefined ? {} : { clock: options.cacheClock }),
+  });
+  const metrics = createConsumerMetrics(registry);
+  const dynamodb = clients.dynamodb(region);
+  const processBatch = createRecordProcessor({
+    region,
+    streamName: pipeline.streamName,
+    decryptor: new RecordDecryptor({ materials, maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys }),
+    kmsHealth,
+    table: new TableWriter({ dynamodb, tableName: pipeline.tableName }),
+    deadLetters: new DeadLetterSink(new TableWriter({ dynamodb, tableName: pipeline.deadLetterTableName }), {
+      region,
+      streamName: pipeline.streamName,
+    }),
+    metrics,
+    decryptConcurrency: config.decryptConcurrency,
+    logger,
+  });
+  const poller = createPoller({
+    kinesis: clients.kinesis(region),
+    streamName: pipeline.streamName,
+    region,
+    processBatch,
+    metrics,
+    logger,
+    getRecordsLimit: config.getRecordsLimit,
+    idlePollMs: config.idlePollMs,
+    shardDiscoveryIntervalMs: config.shardDiscoveryIntervalMs,
+  });
+  let stopped = false;
+  return {
+    poller,
+    registry,
+    logger,
+    region,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await poller.stop();
+      materials.close();
+      clients.destroy();
+    },
+  };
+}
