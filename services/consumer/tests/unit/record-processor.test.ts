@@ -1,0 +1,303 @@
+import type { _Record } from '@aws-sdk/client-kinesis';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { KmsUnavailableError } from '@records/data-key-cache';
+import { ContextMismatchError, DecryptFailedError } from '@records/envelope';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { DeadLetter } from '../../src/dead-letter-sink.js';
+import { TransientProcessingError } from '../../src/errors.js';
+import { createConsumerMetrics } from '../../src/metrics.js';
+import { createRecordProcessor } from '../../src/record-processor.js';
+import type { Item, RejectedItem } from '../../src/table-writer.js';
+import { metricValue } from '../support/metric-values.js';
+import { RecordingLogger } from '../support/recording-logger.js';
+
+const REGION = 'eu-west-1';
+const STREAM = 'records';
+const SHARD = 'shardId-000000000001';
+const ARRIVED = new Date('2024-05-01T12:00:00.000Z');
+
+/** What the fake decryptor does with a ciphertext: return this plaintext, or throw this error. */
+type Script = Readonly<Record<string, string | Error>>;
+
+function kinesisRecord(ciphertext: string, sequence: number): _Record {
+  return {
+    Data: new Uint8Array(Buffer.from(ciphertext)),
+    SequenceNumber: String(49_000_000_000 + sequence),
+    PartitionKey: `key-${sequence}`,
+    ApproximateArrivalTimestamp: ARRIVED,
+  };
+}
+
+function batch(...ciphertexts: string[]): _Record[] {
+  return ciphertexts.map((ciphertext, index) => kinesisRecord(ciphertext, index));
+}
+
+function harness(
+  script: Script,
+  options: { kmsUnavailable?: boolean; reject?: (item: Item) => string | undefined; decryptConcurrency?: number } = {},
+) {
+  const registry = new Registry();
+  const logger = new RecordingLogger();
+  const plaintexts: Uint8Array[] = [];
+  const putAllCalls: Item[][] = [];
+  const deadLettered: DeadLetter[] = [];
+  const expectedStreams = new Set<string>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const processBatch = createRecordProcessor({
+    region: REGION,
+    streamName: STREAM,
+    decryptor: {
+      async decrypt(ciphertext: Uint8Array, expectedStream: string) {
+        expectedStreams.add(expectedStream);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await Promise.resolve();
+        inFlight--;
+        const entry = script[Buffer.from(ciphertext).toString()];
+        if (entry === undefined) throw new Error('the test script has no such ciphertext');
+        if (entry instanceof Error) throw entry;
+        const plaintext = new Uint8Array(Buffer.from(entry));
+        plaintexts.push(plaintext);
+        return plaintext;
+      },
+    },
+    kmsHealth: { isUnavailable: (region: string) => region === REGION && options.kmsUnavailable === true },
+    table: {
+      async putAll(items: readonly Item[]): Promise<RejectedItem[]> {
+        putAllCalls.push([...items]);
+        return items.flatMap((item) => {
+          const reason = options.reject?.(item);
+          return reason === undefined ? [] : [{ item, reason }];
+        });
+      },
+    },
+    deadLetters: {
+      async put(letters: readonly DeadLetter[]) {
+        deadLettered.push(...letters);
+      },
+    },
+    metrics: createConsumerMetrics(registry),
+    decryptConcurrency: options.decryptConcurrency ?? 16,
+    logger,
+  });
+  const written = () => putAllCalls.flat().map((item) => unmarshall(item.record?.M ?? {}));
+  return {
+    processBatch,
+    registry,
+    logger,
+    plaintexts,
+    putAllCalls,
+    deadLettered,
+    expectedStreams,
+    written,
+    maxInFlight: () => maxInFlight,
+  };
+}
+
+describe('Function: createRecordProcessor', () => {
+  it('throws TransientProcessingError and dead-letters nothing when a record fails to decrypt while KMS is unavailable', async () => {
+    // Prepare
+    const kmsDown = new KmsUnavailableError({ cause: new Error('connect ECONNREFUSED'), retryAfterMs: 100 });
+    const { processBatch, putAllCalls, deadLettered, registry } = harness(
+      { a: '{"id":"a"}', b: kmsDown, c: '{"id":"c"}' },
+      { kmsUnavailable: true },
+    );
+
+    // Act
+    const outcome = await processBatch(SHARD, batch('a', 'b', 'c')).catch((error: unknown) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(TransientProcessingError);
+    expect(outcome).toMatchObject({ code: 'TRANSIENT_FAILURE', cause: kmsDown });
+    expect(putAllCalls).toEqual([]);
+    expect(deadLettered).toEqual([]);
+    expect(await metricValue(registry, 'consumer_records_written_total')).toBe(0);
+    expect(await metricValue(registry, 'consumer_records_dead_lettered_total')).toBe(0);
+  });
+
+  it('dead-letters the record with reason DECRYPT_FAILED when it fails to decrypt while KMS is healthy', async () => {
+    // Prepare
+    const records = batch('a', 'garbage', 'c');
+    const { processBatch, deadLettered, written } = harness({
+      a: '{"id":"a"}',
+      garbage: new DecryptFailedError('record could not be decrypted: Malformed Header'),
+      c: '{"id":"c"}',
+    });
+
+    // Act
+    await processBatch(SHARD, records);
+
+    // Assess
+    expect(deadLettered).toEqual([
+      {
+        shardId: SHARD,
+        record: records[1],
+        reason: 'DECRYPT_FAILED',
+        message: 'record could not be decrypted: Malformed Header',
+      },
+    ]);
+    expect(written()).toEqual([{ id: 'a' }, { id: 'c' }]);
+  });
+
+  it('dead-letters the record with reason CONTEXT_MISMATCH when its signed context names another stream', async () => {
+    // Prepare
+    const records = batch('foreign', 'b');
+    const { processBatch, deadLettered, written, expectedStreams } = harness({
+      foreign: new ContextMismatchError(STREAM, 'other-stream'),
+      b: '{"id":"b"}',
+    });
+
+    // Act
+    await processBatch(SHARD, records);
+
+    // Assess
+    expect(expectedStreams).toEqual(new Set([STREAM]));
+    expect(deadLettered).toHaveLength(1);
+    expect(deadLettered[0]).toMatchObject({ shardId: SHARD, record: records[0], reason: 'CONTEXT_MISMATCH' });
+    expect(deadLettered[0]?.message).toContain('other-stream');
+    expect(written()).toEqual([{ id: 'b' }]);
+  });
+
+  it.each([
+    ['is not JSON', 'not json at all'],
+    ['is a JSON array', '[{"id":"x"}]'],
+    ['is a JSON string', '"x"'],
+    ['is JSON null', 'null'],
+    ['has no id', '{"name":"x"}'],
+    ['has a numeric id', '{"id":7}'],
+    ['has an empty id', '{"id":""}'],
+  ])('dead-letters the record with reason INVALID_PAYLOAD when its plaintext %s', async (_case, plaintext) => {
+    // Prepare
+    const records = batch('bad', 'good');
+    const { processBatch, deadLettered, written } = harness({ bad: plaintext, good: '{"id":"good"}' });
+
+    // Act
+    await processBatch(SHARD, records);
+
+    // Assess
+    expect(deadLettered).toEqual([
+      expect.objectContaining({ shardId: SHARD, record: records[0], reason: 'INVALID_PAYLOAD' }),
+    ]);
+    expect(written()).toEqual([{ id: 'good' }]);
+  });
+
+  it('returns items DynamoDB rejects as ITEM_REJECTED dead letters and counts only the rest as written', async () => {
+    // Prepare
+    const records = batch('a', 'b', 'c');
+    const { processBatch, deadLettered, registry } = harness(
+      { a: '{"id":"a"}', b: '{"id":"b"}', c: '{"id":"c"}' },
+      { reject: (item) => (item.id?.S === 'b' ? 'Item size has exceeded the maximum allowed size' : undefined) },
+    );
+
+    // Act
+    await processBatch(SHARD, records);
+
+    // Assess
+    expect(deadLettered).toEqual([
+      {
+        shardId: SHARD,
+        record: records[1],
+        reason: 'ITEM_REJECTED',
+        message: 'Item size has exceeded the maximum allowed size',
+      },
+    ]);
+    expect(await metricValue(registry, 'consumer_records_written_total', { region: REGION })).toBe(2);
+    expect(
+      await metricValue(registry, 'consumer_records_dead_lettered_total', { region: REGION, reason: 'ITEM_REJECTED' }),
+    ).toBe(1);
+  });
+
+  it('returns items that carry the record, its stream, region, shard, sequence number and arrival time', async () => {
+    // Prepare
+    const value = { id: 'order-1', lines: [{ sku: 'A-1', qty: 2 }], paid: false, note: 'héllo ✓', nothing: null };
+    const records = batch('a');
+    const { processBatch, putAllCalls } = harness({ a: JSON.stringify(value) });
+
+    // Act
+    await processBatch(SHARD, records);
+
+    // Assess
+    const [item] = putAllCalls.flat();
+    expect(unmarshall(item?.record?.M ?? {})).toEqual(value);
+    expect(item).toMatchObject({
+      id: { S: 'order-1' },
+      stream: { S: STREAM },
+      region: { S: REGION },
+      shardId: { S: SHARD },
+      sequenceNumber: { S: records[0]?.SequenceNumber },
+      arrivedAt: { S: ARRIVED.toISOString() },
+    });
+  });
+
+  it('moves the read, written and dead-lettered counters by region and reason', async () => {
+    // Prepare
+    const { processBatch, registry } = harness({
+      a: '{"id":"a"}',
+      b: '{"id":"b"}',
+      foreign: new ContextMismatchError(STREAM, 'other'),
+      broken: new DecryptFailedError('bad'),
+      array: '[]',
+    });
+
+    // Act
+    await processBatch(SHARD, batch('a', 'foreign', 'b', 'broken', 'array'));
+
+    // Assess
+    const deadLettered = (reason: string) =>
+      metricValue(registry, 'consumer_records_dead_lettered_total', { region: REGION, reason });
+    expect(await metricValue(registry, 'consumer_records_read_total', { region: REGION })).toBe(5);
+    expect(await metricValue(registry, 'consumer_records_written_total', { region: REGION })).toBe(2);
+    expect(await deadLettered('CONTEXT_MISMATCH')).toBe(1);
+    expect(await deadLettered('DECRYPT_FAILED')).toBe(1);
+    expect(await deadLettered('INVALID_PAYLOAD')).toBe(1);
+  });
+
+  it('logs every dead letter without any of the plaintext', async () => {
+    // Prepare
+    const { processBatch, logger } = harness(
+      {
+        notJson: 'SECRET-1 is not json',
+        array: '["SECRET-2"]',
+        noId: '{"card":"SECRET-3"}',
+        numericId: '{"id":4,"card":"SECRET-4"}',
+        rejected: '{"id":"SECRET-5","card":"SECRET-6"}',
+        good: '{"id":"SECRET-7","card":"SECRET-8"}',
+      },
+      { reject: (item) => (item.id?.S === 'SECRET-5' ? 'One or more parameter values were invalid' : undefined) },
+    );
+
+    // Act
+    await processBatch(SHARD, batch('notJson', 'array', 'noId', 'numericId', 'rejected', 'good'));
+
+    // Assess
+    expect(logger.lines.filter((line) => line.message === 'record dead-lettered')).toHaveLength(5);
+    expect(logger.text()).not.toMatch(/SECRET/);
+  });
+
+  it('zeroes every decrypted plaintext when the batch is done', async () => {
+    // Prepare
+    const { processBatch, plaintexts } = harness({ a: '{"id":"a","pin":"1234"}', b: 'not json', c: '{"x":1}' });
+
+    // Act
+    await processBatch(SHARD, batch('a', 'b', 'c'));
+
+    // Assess
+    expect(plaintexts).toHaveLength(3);
+    expect(plaintexts.every((plaintext) => plaintext.length > 0 && plaintext.every((byte) => byte === 0))).toBe(true);
+  });
+
+  it('decrypts no more records at once than decryptConcurrency', async () => {
+    // Prepare
+    const script = Object.fromEntries(Array.from({ length: 7 }, (_, index) => [`r${index}`, `{"id":"r${index}"}`]));
+    const { processBatch, maxInFlight, written } = harness(script, { decryptConcurrency: 3 });
+
+    // Act
+    await processBatch(SHARD, batch(...Object.keys(script)));
+
+    // Assess
+    expect(maxInFlight()).toBe(3);
+    expect(written()).toHaveLength(7);
+  });
+});
