@@ -1,7 +1,12 @@
 import { AwsClients, combineObservers, createAwsRequestMetrics, KmsHealth } from '@records/aws-clients';
-import { type BackoffOptions, CoalescingCachingMaterialsManager, createDataKeyCacheMetrics } from '@records/data-key-cache';
+import {
+  type BackoffOptions,
+  CoalescingCachingMaterialsManager,
+  createDataKeyCacheMetrics,
+} from '@records/data-key-cache';
 import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
 import { Registry } from 'prom-client';
+import { CheckpointStore } from '../../src/checkpoint-store.js';
 import { loadConsumerConfig } from '../../src/config.js';
 import { DeadLetterSink } from '../../src/dead-letter-sink.js';
 import { createConsumerMetrics } from '../../src/metrics.js';
@@ -43,6 +48,7 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     STREAM_NAME: names.streamName,
     TABLE_NAME: names.tableName,
     DEAD_LETTER_TABLE_NAME: names.deadLetterTableName,
+    CHECKPOINT_TABLE_NAME: names.checkpointTableName,
     KMS_KEY_ALIAS: names.kmsKeyAlias,
     IDLE_POLL_MS: '200',
     GET_RECORDS_LIMIT: String(options.getRecordsLimit ?? 1000),
@@ -89,6 +95,11 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     streamName: pipeline.streamName,
     region,
     processBatch,
+    checkpoints: new CheckpointStore({
+      dynamodb,
+      tableName: pipeline.checkpointTableName,
+      streamName: pipeline.streamName,
+    }),
     metrics,
     logger,
     getRecordsLimit: config.getRecordsLimit,

@@ -21,6 +21,7 @@ export interface PipelineFixture {
   readonly streamName: string;
   readonly tableName: string;
   readonly deadLetterTableName: string;
+  readonly checkpointTableName: string;
   readonly kmsKeyAlias: string;
   /** Clients straight to the emulators, for the producer side and for reading tables back. */
   readonly clients: AwsClients;
@@ -46,6 +47,7 @@ export async function createPipelineFixture(
   const streamName = name;
   const tableName = name;
   const deadLetterTableName = `${name}-dead-letters`;
+  const checkpointTableName = `${name}-checkpoints`;
   const kmsKeyAlias = `alias/${name}`;
   const clients = new AwsClients({
     endpoints: { kinesis: kinesisEndpoint(), dynamodb: dynamodbEndpoints(), kms: motoEndpoint() },
@@ -56,7 +58,7 @@ export async function createPipelineFixture(
     regions,
     streamName,
     shardCount: options.shardCount ?? 2,
-    tableNames: [tableName, deadLetterTableName],
+    tableNames: [tableName, deadLetterTableName, checkpointTableName],
     kmsKeyAlias,
   });
   const kms = (region: string) => clients.kms(region);
@@ -99,6 +101,7 @@ export async function createPipelineFixture(
     streamName,
     tableName,
     deadLetterTableName,
+    checkpointTableName,
     kmsKeyAlias,
     clients,
     encrypt: (record, stream = streamName) =>
@@ -107,7 +110,12 @@ export async function createPipelineFixture(
       const hashKey = (await startingHashKeysIn(region))[shardIndex];
       if (hashKey === undefined) throw new Error(`the stream has no shard ${shardIndex}`);
       const { ShardId, SequenceNumber } = await clients.kinesis(region).send(
-        new PutRecordCommand({ StreamName: streamName, PartitionKey: randomUUID(), ExplicitHashKey: hashKey, Data: data }),
+        new PutRecordCommand({
+          StreamName: streamName,
+          PartitionKey: randomUUID(),
+          ExplicitHashKey: hashKey,
+          Data: data,
+        }),
       );
       if (ShardId === undefined || SequenceNumber === undefined) throw new Error('PutRecord returned no position');
       return { shardId: ShardId, sequenceNumber: SequenceNumber, data };
