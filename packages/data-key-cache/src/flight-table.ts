@@ -6,10 +6,6 @@
 export class FlightTable<T> {
   readonly #flights = new Map<string, Promise<T>>();
 
-  get size(): number {
-    return this.#flights.size;
-  }
-
   get(cacheKey: string): Promise<T> | undefined {
     return this.#flights.get(cacheKey);
   }

@@ -43,13 +43,6 @@ export class MaterialStore<M extends ZeroableMaterial> {
     });
   }
 
-  /** Data keys held, including those fetched ahead. */
-  get size(): number {
-    let count = 0;
-    for (const slot of this.#slots.values()) count += (slot.current ? 1 : 0) + (slot.next ? 1 : 0);
-    return count;
-  }
-
   /** Takes one message of `bytes` from the key cached under `cacheKey`, or returns undefined. */
   reserve(cacheKey: string, bytes: number, now: number): ServedMaterial<M> | undefined {
     const slot = this.#slots.get(cacheKey);
@@ -84,13 +77,13 @@ export class MaterialStore<M extends ZeroableMaterial> {
    * Adds a data key fresh from KMS: it serves at once when the key has none in use, otherwise it
    * waits as the successor. A key that finds both places taken is zeroed and dropped.
    */
-  install(cacheKey: string, material: M, now: number): boolean {
+  install(cacheKey: string, material: M, now: number): void {
     const entry = new DataKeyEntry(material, now);
     const slot = this.#slots.get(cacheKey);
     if (slot === undefined) {
       this.#options.onAdded();
       this.#slots.set(cacheKey, { current: entry, next: undefined });
-      return true;
+      return;
     }
     if (slot.current === undefined) {
       slot.current = slot.next;
@@ -98,12 +91,11 @@ export class MaterialStore<M extends ZeroableMaterial> {
     }
     if (slot.current !== undefined && slot.next !== undefined) {
       material.zeroUnencryptedDataKey();
-      return false;
+      return;
     }
     this.#options.onAdded();
     if (slot.current === undefined) slot.current = entry;
     else slot.next = entry;
-    return true;
   }
 
   /** Removes every key past its maximum age, used or not. */

@@ -17,7 +17,9 @@ import type { DecryptionRequest, EncryptionRequest } from '@aws-crypto/material-
 export class ScriptedBacking implements NodeMaterialsManager {
   readonly encryptCalls: EncryptionRequest<NodeAlgorithmSuite>[] = [];
   readonly decryptCalls: DecryptionRequest<NodeAlgorithmSuite>[] = [];
+  /** Every material handed out, in order: what the cache holds (and must zero) are these objects. */
   readonly produced: (NodeEncryptionMaterial | NodeDecryptionMaterial)[] = [];
+  readonly producedForEncrypt: NodeEncryptionMaterial[] = [];
   failure: Error | undefined;
   readonly #inner = new NodeDefaultCryptographicMaterialsManager(
     new RawAesKeyringNode({
@@ -48,6 +50,7 @@ export class ScriptedBacking implements NodeMaterialsManager {
     if (this.failure !== undefined) throw this.failure;
     const material = await this.#inner.getEncryptionMaterials(request);
     this.produced.push(material);
+    this.producedForEncrypt.push(material);
     return material;
   }
 

@@ -245,6 +245,25 @@ describe('Class: CoalescingCachingMaterialsManager', () => {
     cmm.close();
   });
 
+  it('returns a refresh when a key reaches the refresh-ahead share of its age, then serves the successor', async () => {
+    // Prepare
+    const { backing, clock, cmm, results, encryptRequest } = setup({ refreshAhead: true, refreshAheadAt: 0.5 });
+    await encryptRequest();
+
+    // Act
+    clock.advance(30_000);
+    await encryptRequest();
+    await cmm.idle();
+    clock.advance(30_001);
+    const successor = await encryptRequest();
+
+    // Assess
+    expect(results()).toEqual(['miss', 'refresh', 'refresh']);
+    expect(backing.produced[0]?.hasUnencryptedDataKey).toBe(false);
+    expect(successor.encryptedDataKeys).toEqual(backing.producedForEncrypt[1]?.encryptedDataKeys);
+    cmm.close();
+  });
+
   it('returns every request from the cache after the first when refresh-ahead has time to run', async () => {
     // Prepare
     const { backing, cmm, results, encryptRequest } = setup({
