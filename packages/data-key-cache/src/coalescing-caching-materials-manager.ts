@@ -16,6 +16,7 @@ import { type CacheRequestEvent, type DataKeyCacheOptions, DEFAULT_BACKOFF } fro
 import { validateDataKeyCacheOptions } from './options-validation.js';
 
 const SWEEP_EVERY_MS = 60_000;
+const SWEEP_AT_MOST_EVERY_MS = 1_000;
 
 /**
  * A caching materials manager for the Encryption SDK that makes the fewest KMS calls the bounds
@@ -59,7 +60,8 @@ export class CoalescingCachingMaterialsManager implements NodeMaterialsManager {
     this.#encrypt = new CacheSide({ ...shared, operation: 'encrypt', bounds: encryptBounds, clone: cloneMaterial });
     this.#decrypt = new CacheSide({ ...shared, operation: 'decrypt', bounds: decryptBounds, clone: cloneMaterial });
     // Keys that nobody asks for again still leave on time; unref'd so the cache never holds the process open.
-    this.#sweep = setInterval(() => this.#evictExpired(), Math.min(maxAgeMs, SWEEP_EVERY_MS)).unref();
+    const sweepEveryMs = Math.max(SWEEP_AT_MOST_EVERY_MS, Math.min(maxAgeMs, SWEEP_EVERY_MS));
+    this.#sweep = setInterval(() => this.#evictExpired(), sweepEveryMs).unref();
   }
 
   async getEncryptionMaterials(request: EncryptionRequest<NodeAlgorithmSuite>): Promise<NodeEncryptionMaterial> {

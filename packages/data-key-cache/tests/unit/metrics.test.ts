@@ -76,4 +76,30 @@ describe('Function: createDataKeyCacheMetrics', () => {
     expect(await sampleOf(registry, 'datakey_cache_kms_failures_total', { operation: 'encrypt' })).toBe(1);
     cmm.close();
   });
+
+  it('counts a capacity eviction when a new key pushes out the least recently used one', async () => {
+    // Prepare
+    const registry = new Registry();
+    const cmm = new CoalescingCachingMaterialsManager({
+      backing: new ScriptedBacking(),
+      capacity: 1,
+      maxAgeSeconds: 60,
+      maxMessages: 10,
+      maxBytes: 1_000_000,
+      refreshAhead: false,
+      refreshAheadAt: 1,
+      metrics: createDataKeyCacheMetrics(registry),
+    });
+    const request = (stream: string) =>
+      cmm.getEncryptionMaterials({ suite, encryptionContext: { stream }, commitmentPolicy, plaintextLength: 1 });
+
+    // Act
+    await request('a');
+    await request('b');
+
+    // Assess
+    expect(await sampleOf(registry, 'datakey_cache_evictions_total', { reason: 'capacity' })).toBe(1);
+    expect(await sampleOf(registry, 'datakey_cache_entries', { operation: 'encrypt' })).toBe(1);
+    cmm.close();
+  });
 });
