@@ -1,0 +1,122 @@
+import type { Server } from 'node:http';
+import { Counter, Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStatusServer, listen } from '../../src/status-server.js';
+
+describe('Function: createStatusServer', () => {
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+    server = undefined;
+  });
+
+  async function started(isReady: () => boolean = () => true) {
+    const registry = new Registry();
+    const written = new Counter({
+      name: 'consumer_records_written_total',
+      help: 'Records written to the region table.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    });
+    server = createStatusServer({ registry, isReady });
+    const { port } = await listen(server, '127.0.0.1', 0);
+    return { url: `http://127.0.0.1:${port}`, registry, written };
+  }
+
+  it('returns 200 from /healthz when the process is up, ready or not', async () => {
+    // Prepare
+    const { url } = await started(() => false);
+
+    // Act
+    const response = await fetch(`${url}/healthz`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('returns 503 from /readyz until the poller is ready, then 200', async () => {
+    // Prepare
+    let ready = false;
+    const { url } = await started(() => ready);
+
+    // Act
+    const before = await fetch(`${url}/readyz`);
+    const beforeBody = await before.json();
+    ready = true;
+    const after = await fetch(`${url}/readyz?probe=kubelet`);
+
+    // Assess
+    expect(before.status).toBe(503);
+    expect(beforeBody).toMatchObject({ error: { code: 'NOT_READY' } });
+    expect(after.status).toBe(200);
+    expect(await after.json()).toEqual({ status: 'ready' });
+  });
+
+  it('returns the registry in the Prometheus text format from /metrics', async () => {
+    // Prepare
+    const { url, registry, written } = await started();
+    written.inc({ region: 'eu-west-1' }, 3);
+
+    // Act
+    const response = await fetch(`${url}/metrics`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(registry.contentType);
+    const text = await response.text();
+    expect(text).toBe(await registry.metrics());
+    expect(text).toContain('consumer_records_written_total{region="eu-west-1"} 3');
+  });
+
+  it('returns 404 with the NOT_FOUND code when the path is unknown', async () => {
+    // Prepare
+    const { url } = await started();
+
+    // Act
+    const response = await fetch(`${url}/records`);
+
+    // Assess
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+
+  it('returns 405 with the METHOD_NOT_ALLOWED code when the method is POST', async () => {
+    // Prepare
+    const { url } = await started();
+
+    // Act
+    const response = await fetch(`${url}/healthz`, { method: 'POST', body: '{}' });
+
+    // Assess
+    expect(response.status).toBe(405);
+    expect(await response.json()).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED' } });
+  });
+
+  it('returns the methods it serves in an Allow header when it answers 405', async () => {
+    // Prepare
+    const { url } = await started();
+
+    // Act
+    const response = await fetch(`${url}/metrics`, { method: 'DELETE' });
+    await response.body?.cancel();
+
+    // Assess
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('returns the status without a body when the method is HEAD', async () => {
+    // Prepare
+    const { url } = await started(() => false);
+
+    // Act
+    const response = await fetch(`${url}/readyz`, { method: 'HEAD' });
+
+    // Assess
+    expect(response.status).toBe(503);
+    expect(await response.text()).toBe('');
+  });
+});
