@@ -25,5 +25,8 @@ export function isTransientAwsError(error: unknown): boolean {
   if (shape.$retryable !== undefined) return true;
   if (shape.name !== undefined && THROTTLING.has(shape.name)) return true;
   if (shape.$fault === 'server') return true;
-  return shape.$metadata?.httpStatusCode === undefined;
+  // A 429 or 5xx whose body is not the service's JSON (a proxy or load balancer answered) arrives
+  // without $fault; it is as transient as the service's own.
+  const status = shape.$metadata?.httpStatusCode;
+  return status === undefined || status === 429 || status >= 500;
 }

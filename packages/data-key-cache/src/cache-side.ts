@@ -71,7 +71,7 @@ export class CacheSide<M extends CacheableMaterial> {
           const retryAfterMs = this.#backoff.remainingMs(cacheKey, now);
           if (retryAfterMs > 0) {
             backedOff = true;
-            throw new KmsUnavailableError({ cause: this.#backoff.lastCause(cacheKey), retryAfterMs });
+            throw new KmsUnavailableError({ cause: this.#backoff.lastCause(cacheKey), retryAfterMs, backedOff: true });
           }
           flight = this.#fly(cacheKey, now, fetch);
           started = own = true;

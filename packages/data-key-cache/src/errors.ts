@@ -21,9 +21,16 @@ export class DataKeyCacheOptionsError extends DataKeyCacheError {
 export class KmsUnavailableError extends DataKeyCacheError {
   /** How long, from when the error was raised, new misses for the same key fail fast. */
   readonly retryAfterMs: number;
+  /**
+   * True when no KMS call was made for this request: it failed fast inside the back-off window of
+   * an earlier failure. Says nothing new about the record, so a consumer retries rather than
+   * dead-letters it.
+   */
+  readonly backedOff: boolean;
 
-  constructor(options: { cause: unknown; retryAfterMs: number }) {
+  constructor(options: { cause: unknown; retryAfterMs: number; backedOff?: boolean }) {
     super('KMS_UNAVAILABLE', 'A data key could not be obtained from KMS; try again later', { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
+    this.backedOff = options.backedOff ?? false;
   }
 }

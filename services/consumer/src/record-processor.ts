@@ -1,5 +1,6 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { KmsUnavailableError } from '@records/data-key-cache';
 import type { RecordDecryptor } from '@records/envelope';
 import { PipelineError } from '@records/pipeline-config';
 import type { DeadLetter, DeadLetterSink } from './dead-letter-sink.js';
@@ -56,7 +57,9 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
     try {
       plaintext = await deps.decryptor.decrypt(record.Data ?? new Uint8Array(), streamName);
     } catch (error) {
-      if (deps.kmsHealth.isUnavailable(region)) {
+      // Retry while KMS is down, or while this data key is inside the back-off of an earlier KMS
+      // failure (no KMS call was made, so the record itself is not known to be bad).
+      if (deps.kmsHealth.isUnavailable(region) || (error instanceof KmsUnavailableError && error.backedOff)) {
         throw new TransientProcessingError(`KMS in ${region} is unavailable`, { cause: error });
       }
       const code = error instanceof PipelineError && error.code === 'CONTEXT_MISMATCH' ? error.code : 'DECRYPT_FAILED';
@@ -85,7 +88,6 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
   }
 
   return async function processBatch(shardId: string, records: readonly _Record[]): Promise<void> {
-    metrics.read.inc({ region }, records.length);
     const outcomes: Outcome[] = [];
     for (let start = 0; start < records.length; start += deps.decryptConcurrency) {
       const slice = records.slice(start, start + deps.decryptConcurrency);

@@ -74,6 +74,8 @@ export class ShardReader {
         continue;
       }
       const records = output.Records ?? [];
+      // Counted here, once per record read, however often its batch is retried.
+      if (records.length > 0) metrics.read.inc({ region }, records.length);
       if (output.MillisBehindLatest !== undefined) {
         metrics.millisBehindLatest.set({ region, shard_id: shardId }, output.MillisBehindLatest);
       }

@@ -33,7 +33,7 @@ export function createStatusServer(deps: StatusServerDeps): Server {
       answer = json(404, { error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${path}` } });
     }
     const [status, type, body] = answer;
-    response.writeHead(status, { 'content-type': type });
+    response.writeHead(status, { 'content-type': type, ...(status === 405 ? { allow: 'GET, HEAD' } : {}) });
     response.end(request.method === 'HEAD' ? undefined : body);
   });
 }
