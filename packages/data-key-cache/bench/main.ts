@@ -1,39 +1,17 @@
-import { findMotoServer, startMoto } from '@records/local-stack';
 import { DEFAULT_REGIONS } from '@records/pipeline-config';
-import getPort from 'get-port';
-import { createKmsFixture } from '../tests/support/kms-fixture.js';
 import { usePerDataKey } from '../tests/support/workload.js';
 import { compareDecrypt, compareEncrypt, type DecryptRow, type EncryptRow } from './kms-call-comparison.js';
+import { stopPrivateKms, withPrivateKms } from './private-kms.js';
 import { decryptTable, encryptTable, latencyTable } from './report.js';
-import { loadBenchSettings } from './settings.js';
+import { type BenchSettings, loadBenchSettings } from './settings.js';
 import { type LatencyRow, type Load, measureLatency, NO_KEY_CHANGE } from './steady-state-latency.js';
 
 /** Each steady-rate latency run lasts this long. */
 const RATE_RUN_SECONDS = 5;
 
-/**
- * KMS calls of the stock NodeCachingMaterialsManager and of ours, side by side, counted at a
- * recording proxy in front of a private moto_server on loopback; then our encrypt latency at steady
- * load with refresh-ahead on and off.
- */
-async function main(): Promise<void> {
-  const settings = loadBenchSettings(process.env);
-  const command = await findMotoServer();
-  if (command === undefined) throw new Error('moto_server is not on PATH; the benchmark needs it');
-  const moto = await startMoto({ port: await getPort({ host: '127.0.0.1' }), command });
-  const deadline = setTimeout(() => {
-    console.error(`benchmark: still running after ${settings.timeoutSeconds}s, stopping`);
-    void moto.stop().finally(() => process.exit(2));
-  }, settings.timeoutSeconds * 1000);
-  deadline.unref();
-  const kms = await createKmsFixture(moto.endpoint, DEFAULT_REGIONS);
-  try {
-    const { records, maxMessages } = settings;
-    console.log(
-      `${records} records per run, ${maxMessages} messages per data key, regions ${DEFAULT_REGIONS.join(', ')}`,
-    );
-    console.log('KMS calls are counted at a recording proxy in front of moto_server.\n');
-
+async function compareKmsCalls(settings: BenchSettings) {
+  const { records, maxMessages } = settings;
+  return withPrivateKms(async (kms) => {
     const encryptRows: EncryptRow[] = [];
     const decryptRows: DecryptRow[] = [];
     for (const concurrency of settings.concurrencies) {
@@ -47,30 +25,57 @@ async function main(): Promise<void> {
         `decrypt, ${concurrency} in flight: stock ${decryptRow.stockDecrypts}, ours ${decryptRow.ourDecrypts}`,
       );
     }
+    return { encryptRows, decryptRows };
+  });
+}
 
-    const latencyRows: LatencyRow[] = [];
-    const loads: Load[] = [{ ratePerSecond: 500 }, { ratePerSecond: 2_000 }, { concurrency: 16 }];
-    for (const load of loads) {
-      const runRecords = 'ratePerSecond' in load ? load.ratePerSecond * RATE_RUN_SECONDS : Math.min(records, 20_000);
-      const run = (keyMessages: number, refreshAheadAt: number | undefined) =>
-        measureLatency(kms, { records: runRecords, load, maxMessages: keyMessages, refreshAheadAt });
-      latencyRows.push(await run(NO_KEY_CHANGE, undefined));
-      for (const refreshAheadAt of [undefined, 0.8, 0.5]) latencyRows.push(await run(maxMessages, refreshAheadAt));
-    }
-
-    console.log(`\nEncrypt: ${records} records from cold (GenerateDataKey in ${kms.generatorRegion} = data keys)`);
-    console.log(encryptTable(encryptRows));
-    console.log(`\nDecrypt: the same ${records} ciphertexts from cold in ${kms.otherRegion}`);
-    console.log(decryptTable(decryptRows));
+async function compareLatency(settings: BenchSettings) {
+  const loads: Load[] = [{ ratePerSecond: 500 }, { ratePerSecond: 2_000 }, { concurrency: 16 }];
+  const rows: LatencyRow[] = [];
+  for (const load of loads) {
+    const records =
+      'ratePerSecond' in load ? load.ratePerSecond * RATE_RUN_SECONDS : Math.min(settings.records, 20_000);
+    await withPrivateKms(async (kms) => {
+      const run = (maxMessages: number, refreshAheadAt: number | undefined) =>
+        measureLatency(kms, { records, load, maxMessages, refreshAheadAt });
+      rows.push(await run(NO_KEY_CHANGE, undefined));
+      for (const refreshAheadAt of [undefined, 0.8, 0.5]) rows.push(await run(settings.maxMessages, refreshAheadAt));
+    });
     console.log(
-      '\nEncrypt latency through ours after 3 data keys of warm-up: at a steady arrival rate, then saturated',
+      `latency at ${'ratePerSecond' in load ? `${load.ratePerSecond}/s` : `${load.concurrency} in flight`}: done`,
     );
-    console.log(latencyTable(latencyRows));
-  } finally {
-    clearTimeout(deadline);
-    await kms.close();
-    await moto.stop();
   }
+  return rows;
+}
+
+/**
+ * KMS calls of the stock NodeCachingMaterialsManager and of ours, side by side, counted at a
+ * recording proxy in front of a private moto_server on loopback; then our encrypt latency after
+ * warm-up with refresh-ahead off and on.
+ */
+async function main(): Promise<void> {
+  const settings = loadBenchSettings(process.env);
+  const deadline = setTimeout(() => {
+    console.error(`benchmark: still running after ${settings.timeoutSeconds}s, stopping`);
+    void stopPrivateKms().finally(() => process.exit(2));
+  }, settings.timeoutSeconds * 1000);
+  deadline.unref();
+  console.log(
+    `${settings.records} records per run, ${settings.maxMessages} messages per data key, regions ${DEFAULT_REGIONS.join(', ')}`,
+  );
+  console.log('KMS calls are counted at a recording proxy in front of moto_server.\n');
+  const { encryptRows, decryptRows } = await compareKmsCalls(settings);
+  const latencyRows = await compareLatency(settings);
+  clearTimeout(deadline);
+
+  console.log(
+    `\nEncrypt: ${settings.records} records from cold (GenerateDataKey in ${DEFAULT_REGIONS[0]} = data keys)`,
+  );
+  console.log(encryptTable(encryptRows));
+  console.log(`\nDecrypt: the same ${settings.records} ciphertexts from cold in ${DEFAULT_REGIONS[1]}`);
+  console.log(decryptTable(decryptRows));
+  console.log('\nEncrypt latency through ours after warm-up: at a steady arrival rate, then saturated');
+  console.log(latencyTable(latencyRows));
 }
 
 main().catch((error: unknown) => {
