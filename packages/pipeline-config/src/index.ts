@@ -1,3 +1,4 @@
 export * from './env.js';
 export * from './errors.js';
+export * from './service.js';
 export * from './settings.js';

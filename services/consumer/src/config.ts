@@ -4,28 +4,22 @@ import {
   type Env,
   integer,
   loadPipelineSettings,
-  oneOf,
+  loadServiceSettings,
   type PipelineSettings,
   requiredString,
-  stringWithDefault,
+  type ServiceSettings,
 } from '@records/pipeline-config';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-export interface ConsumerConfig {
+export interface ConsumerConfig extends ServiceSettings {
   readonly pipeline: PipelineSettings;
   /** The region this consumer reads, decrypts and writes in; one of REGIONS. */
   readonly region: string;
-  readonly host: string;
-  readonly port: number;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Wait between GetRecords calls on a shard that is caught up. */
   readonly idlePollMs: number;
   readonly getRecordsLimit: number;
   readonly shardDiscoveryIntervalMs: number;
   /** Records of one batch decrypted at once. */
   readonly decryptConcurrency: number;
-  readonly shutdownGraceMs: number;
 }
 
 export function loadConsumerConfig(env: Env): ConsumerConfig {
@@ -37,13 +31,10 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
   return deepFreeze({
     pipeline,
     region,
-    host: stringWithDefault(env, 'HOST', '127.0.0.1'),
-    port: integer(env, 'PORT', 3001, { min: 0, max: 65535 }),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    ...loadServiceSettings(env, { port: 3001 }),
     idlePollMs: integer(env, 'IDLE_POLL_MS', 1000, { min: 200, max: 60_000 }),
     getRecordsLimit: integer(env, 'GET_RECORDS_LIMIT', 1000, { min: 1, max: 10_000 }),
     shardDiscoveryIntervalMs: integer(env, 'SHARD_DISCOVERY_INTERVAL_MS', 30_000, { min: 1000 }),
     decryptConcurrency: integer(env, 'DECRYPT_CONCURRENCY', 16, { min: 1, max: 256 }),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
   });
 }

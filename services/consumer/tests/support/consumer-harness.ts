@@ -1,18 +1,10 @@
 import { AwsClients, combineObservers, createAwsRequestMetrics, KmsHealth } from '@records/aws-clients';
-import {
-  type BackoffOptions,
-  CoalescingCachingMaterialsManager,
-  createDataKeyCacheMetrics,
-} from '@records/data-key-cache';
-import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
+import type { BackoffOptions } from '@records/data-key-cache';
+import { resolveWrappingKeys } from '@records/envelope';
 import { Registry } from 'prom-client';
-import { CheckpointStore } from '../../src/checkpoint-store.js';
 import { loadConsumerConfig } from '../../src/config.js';
-import { DeadLetterSink } from '../../src/dead-letter-sink.js';
-import { createConsumerMetrics } from '../../src/metrics.js';
-import { createPoller, type Poller } from '../../src/poller.js';
-import { createRecordProcessor } from '../../src/record-processor.js';
-import { TableWriter } from '../../src/table-writer.js';
+import { createConsumer } from '../../src/consumer.js';
+import type { Poller } from '../../src/poller.js';
 import { credentials, dynamodbEndpoints, kinesisEndpoint } from './emulators.js';
 import type { PipelineFixture } from './pipeline-fixture.js';
 import { RecordingLogger } from './recording-logger.js';
@@ -54,7 +46,6 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     GET_RECORDS_LIMIT: String(options.getRecordsLimit ?? 1000),
     SHARD_DISCOVERY_INTERVAL_MS: '60000',
   });
-  const { pipeline } = config;
   const logger = new RecordingLogger();
   const registry = new Registry();
   const kmsHealth = new KmsHealth();
@@ -64,48 +55,24 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     maxAttempts: 1,
     observer: combineObservers(createAwsRequestMetrics(registry), kmsHealth.observer),
   });
-  const kms = (keyRegion: string) => clients.kms(keyRegion);
-  const keys = await resolveWrappingKeys({ settings: pipeline.wrappingKeys, regions: [region], kms });
-  const materials = new CoalescingCachingMaterialsManager({
-    backing: regionKeyring(keys, region, kms),
-    ...pipeline.cache,
-    metrics: createDataKeyCacheMetrics(registry),
-    logger,
-    ...(options.cacheBackoff === undefined ? {} : { backoff: options.cacheBackoff }),
-    ...(options.cacheClock === undefined ? {} : { clock: options.cacheClock }),
+  const keys = await resolveWrappingKeys({
+    settings: config.pipeline.wrappingKeys,
+    regions: [region],
+    kms: (keyRegion) => clients.kms(keyRegion),
   });
-  const metrics = createConsumerMetrics(registry);
-  const dynamodb = clients.dynamodb(region);
-  const processBatch = createRecordProcessor({
-    region,
-    streamName: pipeline.streamName,
-    decryptor: new RecordDecryptor({ materials, maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys }),
+  const consumer = createConsumer({
+    config,
+    clients,
     kmsHealth,
-    table: new TableWriter({ dynamodb, tableName: pipeline.tableName }),
-    deadLetters: new DeadLetterSink(new TableWriter({ dynamodb, tableName: pipeline.deadLetterTableName }), {
-      region,
-      streamName: pipeline.streamName,
-    }),
-    metrics,
-    decryptConcurrency: config.decryptConcurrency,
+    keys,
+    registry,
     logger,
+    cache: {
+      ...(options.cacheBackoff === undefined ? {} : { backoff: options.cacheBackoff }),
+      ...(options.cacheClock === undefined ? {} : { clock: options.cacheClock }),
+    },
   });
-  const poller = createPoller({
-    kinesis: clients.kinesis(region),
-    streamName: pipeline.streamName,
-    region,
-    processBatch,
-    checkpoints: new CheckpointStore({
-      dynamodb,
-      tableName: pipeline.checkpointTableName,
-      streamName: pipeline.streamName,
-    }),
-    metrics,
-    logger,
-    getRecordsLimit: config.getRecordsLimit,
-    idlePollMs: config.idlePollMs,
-    shardDiscoveryIntervalMs: config.shardDiscoveryIntervalMs,
-  });
+  const { poller } = consumer;
   let stopped = false;
   return {
     poller,
@@ -115,8 +82,7 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     async stop() {
       if (stopped) return;
       stopped = true;
-      await poller.stop();
-      materials.close();
+      await consumer.stop();
       clients.destroy();
     },
   };

@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { AwsClients } from '@records/aws-clients';
 import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
-import {
-  multiRegionKeyring,
-  RecordDecryptor,
-  RecordEncryptor,
-  regionKeyring,
-  resolveWrappingKeys,
-} from '@records/envelope';
+import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { loadPipelineSettings } from '@records/pipeline-config';
 import { provisionPipeline } from '@records/provisioning';
 import type { FastifyInstance } from 'fastify';
 import getPort from 'get-port';
@@ -16,9 +11,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createProducerMetrics } from '../../src/metrics.js';
-import { MultiRegionPusher } from '../../src/multi-region-pusher.js';
-import { createRecordIngestor } from '../../src/record-ingestor.js';
+import { createProducer } from '../../src/producer.js';
 
 const { endpoints, regions, kmsMissing } = inject('emulators');
 if (kmsMissing) console.warn('[producer] integration suite skipped: moto_server is not installed (no KMS emulator)');
@@ -42,35 +35,23 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
   const kms = (region: string) => clients.kms(region);
   let app: FastifyInstance | undefined;
 
-  async function producerApp(options: { clients?: AwsClients; streamName?: string } = {}) {
+  async function producerApp(options: { clients?: AwsClients } = {}) {
     const own = options.clients ?? clients;
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
     const registry = new Registry();
-    const metrics = createProducerMetrics(registry);
-    return buildApp({
-      logger: pino({ level: 'silent' }),
+    const logger = pino({ level: 'silent' });
+    const producer = createProducer({
+      pipeline: loadPipelineSettings(
+        { STREAM_NAME: name, KMS_KEY_ALIAS: `alias/${name}`, REGIONS: regions.join(',') },
+        { cacheMaxAgeSeconds: 300, refreshAhead: true },
+      ),
+      clients: own,
+      keys,
       registry,
-      metrics,
-      isReady: () => true,
-      bodyLimit: 64 * 1024,
-      ingest: createRecordIngestor({
-        streamName: options.streamName ?? name,
-        encryptor: new RecordEncryptor({
-          materials: new CoalescingCachingMaterialsManager({
-            backing: multiRegionKeyring(keys, regions, (region) => own.kms(region)),
-            ...cache,
-            backoff: { baseMs: 10, maxMs: 50 },
-          }),
-          maxEncryptedDataKeys: regions.length,
-        }),
-        pusher: new MultiRegionPusher({
-          regions,
-          streamName: options.streamName ?? name,
-          kinesis: (region) => own.kinesis(region),
-          metrics,
-        }),
-      }),
+      logger,
+      cache: { backoff: { baseMs: 10, maxMs: 50 } },
     });
+    return buildApp({ logger, registry, ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
   }
 
   async function readBack(region: string, shardId: string, sequenceNumber: string): Promise<Uint8Array> {

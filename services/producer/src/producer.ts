@@ -1,0 +1,65 @@
+import type { AwsClients } from '@records/aws-clients';
+import {
+  CoalescingCachingMaterialsManager,
+  createDataKeyCacheMetrics,
+  type DataKeyCacheOptions,
+} from '@records/data-key-cache';
+import { multiRegionKeyring, RecordEncryptor, type ResolvedWrappingKeys } from '@records/envelope';
+import type { PipelineSettings } from '@records/pipeline-config';
+import type { Registry } from 'prom-client';
+import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
+import { MultiRegionPusher } from './multi-region-pusher.js';
+import { createRecordIngestor, type RecordIngestor } from './record-ingestor.js';
+
+type LogFn = (details: object, message: string) => void;
+
+export interface ProducerDeps {
+  readonly pipeline: PipelineSettings;
+  readonly clients: AwsClients;
+  /** Every region's wrapping key, resolved. */
+  readonly keys: ResolvedWrappingKeys;
+  readonly registry: Registry;
+  readonly logger: { debug: LogFn; warn: LogFn; error: LogFn };
+  /** Tests shorten the cache's back-off. */
+  readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
+}
+
+export interface Producer {
+  readonly ingest: RecordIngestor;
+  readonly metrics: ProducerMetrics;
+  /** Drops the cached data keys. */
+  close(): void;
+}
+
+/**
+ * What `POST /records` runs on: one data key cache for the whole process over a keyring that
+ * wraps every data key in every region, and a pusher to every region's stream.
+ */
+export function createProducer(deps: ProducerDeps): Producer {
+  const { pipeline, clients, registry } = deps;
+  // One cache for the whole process: every request shares its data keys and its in-flight KMS calls.
+  const materials = new CoalescingCachingMaterialsManager({
+    backing: multiRegionKeyring(deps.keys, pipeline.regions, (region) => clients.kms(region)),
+    ...pipeline.cache,
+    ...deps.cache,
+    metrics: createDataKeyCacheMetrics(registry),
+    logger: deps.logger,
+  });
+  const metrics = createProducerMetrics(registry);
+  const ingest = createRecordIngestor({
+    streamName: pipeline.streamName,
+    encryptor: new RecordEncryptor({
+      materials,
+      maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys,
+      ...(pipeline.algorithmSuite === undefined ? {} : { algorithmSuite: pipeline.algorithmSuite }),
+    }),
+    pusher: new MultiRegionPusher({
+      regions: pipeline.regions,
+      streamName: pipeline.streamName,
+      kinesis: (region) => clients.kinesis(region),
+      metrics,
+      logger: deps.logger,
+    }),
+  });
+  return { ingest, metrics, close: () => materials.close() };
+}
