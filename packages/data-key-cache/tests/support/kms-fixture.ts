@@ -1,6 +1,6 @@
 import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { AwsClients } from '@records/aws-clients';
-import { RecordingKmsProxy } from './recording-kms-proxy.js';
+import { KmsProxy } from '@records/local-stack';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -10,7 +10,7 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
  * its own region's key only.
  */
 export interface KmsFixture {
-  readonly proxy: RecordingKmsProxy;
+  readonly proxy: KmsProxy;
   readonly generatorRegion: string;
   readonly otherRegion: string;
   readonly keyArns: Readonly<Record<string, string>>;
@@ -35,7 +35,7 @@ export async function createKmsFixture(
     keyArns[region] = arn;
   }
   direct.destroy();
-  const proxy = await RecordingKmsProxy.start(motoEndpoint);
+  const proxy = await KmsProxy.start(motoEndpoint);
   const clients = new AwsClients({
     endpoints: { kms: proxy.url },
     credentials,

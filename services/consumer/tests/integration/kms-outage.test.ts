@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { KmsProxy, type KmsProxyMode } from '@records/local-stack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
 import { kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { metricValue } from '../support/metric-values.js';
 import { createPipelineFixture, type PipelineFixture, type PutResult } from '../support/pipeline-fixture.js';
-import { type KmsProxyMode, SwitchableKmsProxy } from '../support/switchable-kms-proxy.js';
 
 warnIfKmsMissing('the KMS outage suite');
 
@@ -26,7 +26,7 @@ function events(count: number): { id: string; index: number; payload: string }[]
 describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', () => {
   const region = regions[0] as string;
   let pipeline: PipelineFixture | undefined;
-  let proxy: SwitchableKmsProxy | undefined;
+  let proxy: KmsProxy | undefined;
   let consumer: ConsumerHarness | undefined;
 
   afterEach(async () => {
@@ -40,7 +40,7 @@ describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', 
 
   async function started(options: { cachingProducer: boolean; cacheClock?: () => number }) {
     pipeline = await createPipelineFixture({ shardCount: 2, cachingProducer: options.cachingProducer });
-    proxy = await SwitchableKmsProxy.start(motoEndpoint());
+    proxy = await KmsProxy.start(motoEndpoint());
     // The wrapping key is resolved through the proxy before the outage, as a consumer does at start-up.
     consumer = await createConsumerHarness({
       pipeline,

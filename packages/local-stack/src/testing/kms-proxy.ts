@@ -1,5 +1,5 @@
 import { Agent, createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /** One KMS request as it passed the proxy. */
 export interface KmsCall {
@@ -16,20 +16,38 @@ export interface CallFilter {
   readonly region?: string;
 }
 
+/**
+ * `forward` passes requests on. `refuse` drops every connection as it is accepted, so the client
+ * gets no HTTP answer at all. `unavailable` answers 503 with a plain-text body, as a load balancer
+ * in front of KMS does. `refuse(filter)` answers matching requests with KMS's own internal error.
+ */
+export type KmsProxyMode = 'forward' | 'refuse' | 'unavailable';
+
 const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kms\//;
 
+function matches(call: { operation: string; region: string }, filter: CallFilter): boolean {
+  return (
+    (filter.operation === undefined || call.operation === filter.operation) &&
+    (filter.region === undefined || call.region === filter.region)
+  );
+}
+
 /**
- * Sits between the KMS clients and moto_server and records every request by operation and region,
- * so tests count the KMS calls that reach the emulator rather than trusting the cache's own
- * counters. It can be told to refuse requests (all, or those matching a filter) to stage an outage.
+ * A forward proxy between KMS clients and moto_server, for tests and the benchmark. It records
+ * every request by operation and region, so KMS calls are counted where they reach the emulator
+ * rather than by the code under test, and it stages outages. It is no emulator: every answer
+ * that is not an outage comes from moto.
  */
-export class RecordingKmsProxy {
+export class KmsProxy {
   readonly url: string;
   readonly #server: Server;
   readonly #target: URL;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  readonly #sockets = new Set<Socket>();
   readonly #calls: KmsCall[] = [];
+  #mode: KmsProxyMode = 'forward';
   #refusing: CallFilter | undefined;
+  #droppedConnections = 0;
 
   private constructor(server: Server, target: URL) {
     this.#server = server;
@@ -38,13 +56,14 @@ export class RecordingKmsProxy {
   }
 
   /** Listens on a free loopback port and forwards to `target` (moto_server's endpoint). */
-  static async start(target: string): Promise<RecordingKmsProxy> {
+  static async start(target: string): Promise<KmsProxy> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    const proxy = new RecordingKmsProxy(server, new URL(target));
+    const proxy = new KmsProxy(server, new URL(target));
+    server.on('connection', (socket: Socket) => proxy.#accept(socket));
     server.on('request', (incoming: IncomingMessage, outgoing: ServerResponse) => proxy.#handle(incoming, outgoing));
     return proxy;
   }
@@ -59,18 +78,36 @@ export class RecordingKmsProxy {
     return this.#calls.filter((call) => call.refused && matches(call, filter)).length;
   }
 
+  /** Requests forwarded to moto. */
+  get forwarded(): number {
+    return this.count();
+  }
+
+  /** Connections dropped and requests answered with an error. */
+  get turnedAway(): number {
+    return this.#droppedConnections + this.refusedCount();
+  }
+
   /** Answers matching requests (every request without a filter) with a KMS internal error. */
   refuse(filter: CallFilter = {}): void {
     this.#refusing = filter;
   }
 
+  switchTo(mode: KmsProxyMode): void {
+    // Kept-alive connections would otherwise carry on as before a refusal.
+    if (mode === 'refuse' && this.#mode !== 'refuse') for (const socket of this.#sockets) socket.destroy();
+    this.#mode = mode;
+  }
+
   /** Forwards every request again. */
   restore(): void {
     this.#refusing = undefined;
+    this.switchTo('forward');
   }
 
   resetCounts(): void {
     this.#calls.length = 0;
+    this.#droppedConnections = 0;
   }
 
   async close(): Promise<void> {
@@ -79,18 +116,37 @@ export class RecordingKmsProxy {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  #accept(socket: Socket): void {
+    if (this.#mode === 'refuse') {
+      this.#droppedConnections++;
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
   #handle(incoming: IncomingMessage, outgoing: ServerResponse): void {
+    if (this.#mode === 'refuse') {
+      this.#droppedConnections++;
+      incoming.socket.destroy();
+      return;
+    }
     const target = String(incoming.headers['x-amz-target'] ?? '');
     const operation = target.slice(target.indexOf('.') + 1) || 'Unknown';
     const region = CREDENTIAL_SCOPE.exec(String(incoming.headers.authorization ?? ''))?.[1] ?? 'unknown';
-    const refused = this.#refusing !== undefined && matches({ operation, region }, this.#refusing);
+    const refused =
+      this.#mode === 'unavailable' || (this.#refusing !== undefined && matches({ operation, region }, this.#refusing));
     this.#calls.push({ operation, region, refused });
     if (refused) {
       incoming.resume();
-      outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-      outgoing.end(
-        JSON.stringify({ __type: 'KMSInternalException', message: 'The recording proxy refused the request' }),
-      );
+      if (this.#mode === 'unavailable') {
+        outgoing.writeHead(503, { 'content-type': 'text/plain' });
+        outgoing.end('Service Unavailable');
+      } else {
+        outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+        outgoing.end(JSON.stringify({ __type: 'KMSInternalException', message: 'The KMS proxy refused the request' }));
+      }
       return;
     }
     const forwarded = request(
@@ -109,15 +165,8 @@ export class RecordingKmsProxy {
     );
     forwarded.on('error', (error) => {
       outgoing.writeHead(502, { 'content-type': 'text/plain' });
-      outgoing.end(`recording proxy could not reach moto: ${error.message}`);
+      outgoing.end(`the KMS proxy could not reach moto_server: ${error.message}`);
     });
     incoming.pipe(forwarded);
   }
-}
-
-function matches(call: { operation: string; region: string }, filter: CallFilter): boolean {
-  return (
-    (filter.operation === undefined || call.operation === filter.operation) &&
-    (filter.region === undefined || call.region === filter.region)
-  );
 }
