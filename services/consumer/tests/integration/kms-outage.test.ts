@@ -140,7 +140,7 @@ describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', 
     // Every record gets a data key of its own, so each has its own back-off window in the consumer's cache.
     const { fixture, proxy, harness } = await started({ cachingProducer: false, cacheClock: clock.now });
     const metrics = reader(harness);
-    const [stuck, fresh] = events(2) as [{ id: string }, { id: string }];
+    const [stuck, fresh] = events(2) as unknown as [{ id: string }, { id: string }];
     proxy.switchTo('refuse');
     const stuckPut = await fixture.put(region, 0, await fixture.encrypt(stuck));
     harness.poller.start();
