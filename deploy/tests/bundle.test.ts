@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { AwsClients } from '@records/aws-clients';
 import { type EmulatorSet, findMotoServer, startEmulatorSet } from '@records/local-stack';
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltImage, buildWithoutDocker } from './support/build-without-docker.js';
 import { type ComposeFile, loadComposeFile } from './support/compose.js';
 import { declares, parseExposition } from './support/exposition.js';
+import { pnpmShim } from './support/pnpm-shim.js';
 import { findPrometheus, PrometheusServer } from './support/prometheus-server.js';
 import { dashboardQueries, parsePromQL, withGrafanaVariables } from './support/promql.js';
 import { findPromtool, promtool } from './support/promtool.js';
@@ -68,6 +71,7 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
   let regions: string[];
   let emulators: EmulatorSet | undefined;
   let clients: AwsClients;
+  let path: string[] = [];
   const images: Record<string, BuiltImage> = {};
   const services: RunningService[] = [];
   const posted: string[] = [];
@@ -105,12 +109,15 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
     regions = compose.services.producer!.environment!.REGIONS!.split(',');
 
     // One build per Dockerfile, one at a time: two cores.
+    const shim = await pnpmShim(join(workspace, 'bin'));
+    path = shim === undefined ? [] : [shim];
     for (const name of ['producer', 'consumer']) {
       images[name] = await buildWithoutDocker({
         contextRoot: repoRoot,
         dockerfileName: `Dockerfile.${name}`,
         workspace: join(workspace, name),
         buildStage: 'build',
+        path,
       }).catch(async (error) => {
         const log = await readFile(join(workspace, name, 'build.log'), 'utf8').catch(() => '');
         throw new Error(`${error.message}\n${log.slice(-4000)}`);
@@ -157,8 +164,13 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
     if (workspace !== undefined) await rm(workspace, { recursive: true, force: true });
   });
 
-  it('built each bundle with the build steps of its Dockerfile, skipping only OS installs', () => {
+  it('built each bundle with the build steps of its Dockerfile, with the pnpm its toolchain stage installs', async () => {
+    const { stdout } = await promisify(execFile)('pnpm', ['--version'], {
+      env: { ...process.env, PATH: [...path, process.env.PATH].join(':') },
+    });
     for (const image of Object.values(images)) {
+      const toolchain = image.skippedRuns.find((run) => run.stage === 'toolchain')!;
+      expect(toolchain.command).toContain(`pnpm@${stdout.trim()} `);
       expect(image.ranCommands.length).toBeGreaterThanOrEqual(3);
       expect(image.skippedRuns.map((run) => run.stage)).toEqual(['toolchain', 'runtime']);
       expect(existsSync(join(image.workdir, 'dist', 'main.js'))).toBe(true);

@@ -13,6 +13,8 @@ export interface BuildOptions {
   readonly workspace: string;
   /** The stage whose RUN steps are the project's build; RUN steps of other stages only install OS tools. */
   readonly buildStage: string;
+  /** Folders put first on PATH for the RUN steps, e.g. one holding the pnpm the toolchain stage installs. */
+  readonly path?: readonly string[];
 }
 
 export interface SkippedRun {
@@ -145,7 +147,8 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltIm
               skippedRuns.push({ stage: name, command });
               return;
             }
-            await run(command, hostPath('.'), { ...process.env, ...state.env } as Record<string, string>, log);
+            const PATH = [...(options.path ?? []), process.env.PATH].join(':');
+            await run(command, hostPath('.'), { ...process.env, ...state.env, PATH } as Record<string, string>, log);
             ranCommands.push(command);
             return;
           }
