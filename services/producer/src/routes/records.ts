@@ -7,19 +7,16 @@ export interface RecordsRouteOptions {
   readonly metrics: ProducerMetrics;
 }
 
+function outcome(statusCode: number): 'accepted' | 'invalid' | 'failed' {
+  if (statusCode < 400) return 'accepted';
+  return statusCode < 500 ? 'invalid' : 'failed';
+}
+
 /** `POST /records`: one JSON object in, its id and its position in every region's stream out. */
 export default async function recordsRoute(app: FastifyInstance, { ingest, metrics }: RecordsRouteOptions) {
-  app.post('/records', async (request, reply) => {
-    try {
-      const result = await ingest(request.body);
-      metrics.records.inc({ outcome: 'accepted' });
-      return reply.status(201).send(result);
-    } catch (error) {
-      const status = (error as { code?: string }).code;
-      const clientFault =
-        status === 'RECORD_NOT_OBJECT' || status === 'INVALID_RECORD_ID' || status === 'RECORD_NOT_STORABLE';
-      metrics.records.inc({ outcome: clientFault ? 'invalid' : 'failed' });
-      throw error;
-    }
+  // Counted from the answer, so bodies refused before the handler (bad JSON, too large) count too.
+  app.addHook('onResponse', async (_request, reply) => {
+    metrics.records.inc({ outcome: outcome(reply.statusCode) });
   });
+  app.post('/records', async (request, reply) => reply.status(201).send(await ingest(request.body)));
 }

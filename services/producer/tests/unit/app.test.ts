@@ -154,6 +154,12 @@ describe('Function: buildApp', () => {
     // Prepare
     app = await appWith(realIngestor(), { ready: false });
     await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-4' } });
+    await app.inject({
+      method: 'POST',
+      url: '/records',
+      payload: '{broken',
+      headers: { 'content-type': 'application/json' },
+    });
 
     // Act
     const health = await app.inject({ method: 'GET', url: '/healthz' });
@@ -166,6 +172,7 @@ describe('Function: buildApp', () => {
     expect(ready.json().error.code).toBe('NOT_READY');
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.body).toContain('producer_records_total{outcome="accepted"} 1');
+    expect(metrics.body).toContain('producer_records_total{outcome="invalid"} 1');
     expect(metrics.body).toMatch(
       /http_request_duration_seconds_count\{method="POST",route="\/records",status_code="201"\} 1/,
     );
