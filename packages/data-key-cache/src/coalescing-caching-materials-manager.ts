@@ -14,6 +14,7 @@ import type { UsageBounds } from './data-key-entry.js';
 import { noDataKeyCacheMetrics } from './metrics.js';
 import { type CacheRequestEvent, type DataKeyCacheOptions, DEFAULT_BACKOFF } from './options.js';
 import { validateDataKeyCacheOptions } from './options-validation.js';
+import { refreshAheadPlan } from './refresh-ahead.js';
 
 const SWEEP_EVERY_MS = 60_000;
 const SWEEP_AT_MOST_EVERY_MS = 1_000;
@@ -21,7 +22,8 @@ const SWEEP_AT_MOST_EVERY_MS = 1_000;
 /**
  * A caching materials manager for the Encryption SDK that makes the fewest KMS calls the bounds
  * allow, at any concurrency: concurrent misses for one cache key share one KMS call, each data key
- * serves exactly up to its bounds, and the next key can be fetched before the current one runs out.
+ * serves exactly up to its bounds, and the next keys can be fetched before the current one runs
+ * out, as many ahead as the observed pace and KMS latency call for.
  */
 export class CoalescingCachingMaterialsManager implements NodeMaterialsManager {
   readonly #backing: NodeMaterialsManager;
@@ -40,23 +42,18 @@ export class CoalescingCachingMaterialsManager implements NodeMaterialsManager {
     this.#maxBytes = options.maxBytes;
     this.#onRequest = options.onRequest;
     const maxAgeMs = options.maxAgeSeconds * 1000;
-    const refreshAheadAt = options.refreshAhead ? options.refreshAheadAt : undefined;
     const shared = {
       capacity: options.capacity,
+      refreshAhead: refreshAheadPlan(options),
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       clock: options.clock ?? Date.now,
       metrics: options.metrics ?? noDataKeyCacheMetrics,
       logger: options.logger,
       onRequest: options.onRequest,
     };
-    const encryptBounds: UsageBounds = {
-      maxAgeMs,
-      maxMessages: options.maxMessages,
-      maxBytes: options.maxBytes,
-      refreshAheadAt,
-    };
+    const encryptBounds: UsageBounds = { maxAgeMs, maxMessages: options.maxMessages, maxBytes: options.maxBytes };
     // A decrypted data key encrypts nothing; only its age bounds it, as in the SDK.
-    const decryptBounds: UsageBounds = { maxAgeMs, maxMessages: Infinity, maxBytes: Infinity, refreshAheadAt };
+    const decryptBounds: UsageBounds = { maxAgeMs, maxMessages: Infinity, maxBytes: Infinity };
     this.#encrypt = new CacheSide({ ...shared, operation: 'encrypt', bounds: encryptBounds, clone: cloneMaterial });
     this.#decrypt = new CacheSide({ ...shared, operation: 'decrypt', bounds: decryptBounds, clone: cloneMaterial });
     // Keys that nobody asks for again still leave on time; unref'd so the cache never holds the process open.

@@ -1,20 +1,23 @@
 /** Why a data key left the cache. `capacity` means the least recently used key made room. */
 export type EvictionReason = 'age' | 'messages' | 'bytes' | 'capacity';
 
-/** The security bounds of one cached data key, and when to fetch its successor. */
+/** The security bounds of one cached data key. */
 export interface UsageBounds {
   readonly maxAgeMs: number;
   readonly maxMessages: number;
   readonly maxBytes: number;
-  /** Share of any bound at which the next data key is fetched; undefined when refresh-ahead is off. */
-  readonly refreshAheadAt: number | undefined;
+}
+
+/** What is left of each bound of a data key. */
+export interface UsageLeft {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly ageMs: number;
 }
 
 export type Reservation =
   | {
       readonly granted: true;
-      /** The key has reached the refresh-ahead share of one of its bounds. */
-      readonly refreshDue: boolean;
       /** The key has no use left: this reservation took the last message or byte. */
       readonly spent: 'messages' | 'bytes' | undefined;
     }
@@ -49,21 +52,31 @@ export class DataKeyEntry<M> {
    * one synchronous step, so concurrent requests can never take a key past a bound.
    */
   reserve(bytes: number, now: number, bounds: UsageBounds): Reservation {
-    const age = now - this.createdAt;
-    if (age > bounds.maxAgeMs) return { granted: false, reason: 'age' };
+    if (now - this.createdAt > bounds.maxAgeMs) return { granted: false, reason: 'age' };
     if (this.#messages + 1 > bounds.maxMessages) return { granted: false, reason: 'messages' };
     if (this.#bytes + bytes > bounds.maxBytes) return { granted: false, reason: 'bytes' };
     this.#messages += 1;
     this.#bytes += bytes;
-    const share = bounds.refreshAheadAt;
-    const refreshDue =
-      share !== undefined &&
-      (this.#messages >= share * bounds.maxMessages ||
-        this.#bytes >= share * bounds.maxBytes ||
-        age >= share * bounds.maxAgeMs);
     const spent =
       this.#messages >= bounds.maxMessages ? 'messages' : this.#bytes >= bounds.maxBytes ? 'bytes' : undefined;
-    return { granted: true, refreshDue, spent };
+    return { granted: true, spent };
+  }
+
+  /** True once `share` of any bound (messages, bytes, age) is used. */
+  hasUsed(share: number, now: number, bounds: UsageBounds): boolean {
+    return (
+      this.#messages >= share * bounds.maxMessages ||
+      this.#bytes >= share * bounds.maxBytes ||
+      now - this.createdAt >= share * bounds.maxAgeMs
+    );
+  }
+
+  left(now: number, bounds: UsageBounds): UsageLeft {
+    return {
+      messages: bounds.maxMessages - this.#messages,
+      bytes: bounds.maxBytes - this.#bytes,
+      ageMs: Math.max(0, bounds.maxAgeMs - (now - this.createdAt)),
+    };
   }
 
   isExpired(now: number, bounds: UsageBounds): boolean {

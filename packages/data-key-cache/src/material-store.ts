@@ -1,14 +1,15 @@
 import { LRUCache } from 'lru-cache';
 import { DataKeyEntry, type EvictionReason, type UsageBounds } from './data-key-entry.js';
+import { DataKeyQueue, type ZeroableMaterial } from './data-key-queue.js';
+import type { UsagePace } from './usage-pace.js';
 
-/** What the store needs from cached material: a way to copy it out and to wipe the data key. */
-export interface ZeroableMaterial {
-  zeroUnencryptedDataKey(): unknown;
-}
+export type { ZeroableMaterial } from './data-key-queue.js';
 
 export interface MaterialStoreOptions<M extends ZeroableMaterial> {
   readonly capacity: number;
   readonly bounds: UsageBounds;
+  /** Keys held per cache key, the one in use included. */
+  readonly maxKeysPerCacheKey: number;
   /** Copies material for a caller; the SDK zeroes what it is given after each message. */
   readonly clone: (material: M) => M;
   readonly onAdded: () => void;
@@ -17,114 +18,88 @@ export interface MaterialStoreOptions<M extends ZeroableMaterial> {
 
 export interface ServedMaterial<M> {
   readonly material: M;
-  /** The entry reached its refresh-ahead point and no successor is waiting yet. */
-  readonly refreshDue: boolean;
-}
-
-/** The key in use and the one fetched ahead to follow it. */
-interface Slot<M> {
-  current: DataKeyEntry<M> | undefined;
-  next: DataKeyEntry<M> | undefined;
+  /** The key that served has reached `share` of one of its bounds. */
+  readonly shareReached: boolean;
+  /** Keys held behind the one in use. */
+  readonly ready: number;
 }
 
 /**
- * Data keys by cache key, least recently used first out. Every entry that leaves, for whatever
- * reason, is zeroed; an entry is removed the moment it reaches a bound so no key outlives its use.
+ * Data keys by cache key, least recently used cache key first out. Every key that leaves, for
+ * whatever reason, is zeroed; a key is removed the moment it reaches a bound so none outlives its
+ * use.
  */
 export class MaterialStore<M extends ZeroableMaterial> {
   readonly #options: MaterialStoreOptions<M>;
-  readonly #slots: LRUCache<string, Slot<M>>;
+  readonly #queues: LRUCache<string, DataKeyQueue<M>>;
+  readonly #retire = (entry: DataKeyEntry<M>, reason: EvictionReason | undefined) => {
+    entry.material.zeroUnencryptedDataKey();
+    this.#options.onRemoved(entry, reason);
+  };
 
   constructor(options: MaterialStoreOptions<M>) {
     this.#options = options;
-    this.#slots = new LRUCache<string, Slot<M>>({
+    this.#queues = new LRUCache<string, DataKeyQueue<M>>({
       max: options.capacity,
-      dispose: (slot, _key, reason) => this.#empty(slot, reason === 'evict' ? 'capacity' : undefined),
+      dispose: (queue, _key, reason) => queue.empty(reason === 'evict' ? 'capacity' : undefined),
     });
   }
 
-  /** Takes one message of `bytes` from the key cached under `cacheKey`, or returns undefined. */
-  reserve(cacheKey: string, bytes: number, now: number): ServedMaterial<M> | undefined {
-    const slot = this.#slots.get(cacheKey);
-    if (slot === undefined) return undefined;
-    for (;;) {
-      if (slot.current === undefined) {
-        slot.current = slot.next;
-        slot.next = undefined;
-      }
-      const entry = slot.current;
-      if (entry === undefined) {
-        this.#slots.delete(cacheKey);
-        return undefined;
-      }
-      const reservation = entry.reserve(bytes, now, this.#options.bounds);
-      if (!reservation.granted) {
-        slot.current = undefined;
-        this.#retire(entry, reservation.reason);
-        continue;
-      }
-      const material = this.#options.clone(entry.material);
-      if (reservation.spent !== undefined) {
-        slot.current = undefined;
-        this.#retire(entry, reservation.spent);
-        if (slot.next === undefined) this.#slots.delete(cacheKey);
-      }
-      return { material, refreshDue: reservation.refreshDue && slot.next === undefined };
-    }
+  /**
+   * Takes one message of `bytes` from the keys cached under `cacheKey`, or returns undefined.
+   * `share` is the refresh-ahead share to report on.
+   */
+  reserve(cacheKey: string, bytes: number, now: number, share = 1): ServedMaterial<M> | undefined {
+    const queue = this.#queues.get(cacheKey);
+    if (queue === undefined) return undefined;
+    const { bounds, clone } = this.#options;
+    const served = queue.reserve(bytes, now, bounds, clone);
+    if (queue.size === 0) this.#queues.delete(cacheKey);
+    if (served === undefined) return undefined;
+    return {
+      material: served.material,
+      shareReached: served.entry.hasUsed(share, now, bounds),
+      ready: served.spent ? queue.size : queue.size - 1,
+    };
+  }
+
+  /** How long the keys under `cacheKey` last at `pace`, and how long a fresh key would. */
+  outlook(cacheKey: string, now: number, pace: UsagePace): { coverMs: number; freshKeyMs: number } {
+    const { bounds } = this.#options;
+    return {
+      coverMs: this.#queues.peek(cacheKey)?.coverMs(now, bounds, pace) ?? 0,
+      freshKeyMs: pace.lastsMs({ messages: bounds.maxMessages, bytes: bounds.maxBytes, ageMs: bounds.maxAgeMs }),
+    };
   }
 
   /**
-   * Adds a data key fresh from KMS: it serves at once when the key has none in use, otherwise it
-   * waits as the successor. A key that finds both places taken is zeroed and dropped.
+   * Adds a data key fresh from KMS behind those already held: it serves at once when none is.
+   * A key that finds its cache key full is zeroed and dropped.
    */
   install(cacheKey: string, material: M, now: number): void {
-    const entry = new DataKeyEntry(material, now);
-    const slot = this.#slots.get(cacheKey);
-    if (slot === undefined) {
-      this.#options.onAdded();
-      this.#slots.set(cacheKey, { current: entry, next: undefined });
-      return;
+    let queue = this.#queues.get(cacheKey);
+    if (queue === undefined) {
+      queue = new DataKeyQueue<M>(this.#retire);
+      this.#queues.set(cacheKey, queue);
     }
-    if (slot.current === undefined) {
-      slot.current = slot.next;
-      slot.next = undefined;
-    }
-    if (slot.current !== undefined && slot.next !== undefined) {
+    if (queue.size >= this.#options.maxKeysPerCacheKey) {
       material.zeroUnencryptedDataKey();
       return;
     }
     this.#options.onAdded();
-    if (slot.current === undefined) slot.current = entry;
-    else slot.next = entry;
+    queue.add(new DataKeyEntry(material, now));
   }
 
-  /** Removes every key past its maximum age, used or not. */
+  /** Removes every key past its maximum age, in use or waiting. */
   evictExpired(now: number): void {
-    for (const [cacheKey, slot] of [...this.#slots.entries()]) {
-      for (const place of ['current', 'next'] as const) {
-        const entry = slot[place];
-        if (entry?.isExpired(now, this.#options.bounds)) {
-          slot[place] = undefined;
-          this.#retire(entry, 'age');
-        }
-      }
-      if (slot.current === undefined && slot.next === undefined) this.#slots.delete(cacheKey);
+    for (const [cacheKey, queue] of [...this.#queues.entries()]) {
+      queue.evictExpired(now, this.#options.bounds);
+      if (queue.size === 0) this.#queues.delete(cacheKey);
     }
   }
 
   /** Zeroes and drops every key. */
   clear(): void {
-    this.#slots.clear();
-  }
-
-  #empty(slot: Slot<M>, reason: EvictionReason | undefined): void {
-    for (const entry of [slot.current, slot.next]) if (entry !== undefined) this.#retire(entry, reason);
-    slot.current = undefined;
-    slot.next = undefined;
-  }
-
-  #retire(entry: DataKeyEntry<M>, reason: EvictionReason | undefined): void {
-    entry.material.zeroUnencryptedDataKey();
-    this.#options.onRemoved(entry, reason);
+    this.#queues.clear();
   }
 }

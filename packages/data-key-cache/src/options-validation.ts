@@ -1,5 +1,11 @@
 import { DataKeyCacheOptionsError } from './errors.js';
-import { type DataKeyCacheOptions, DEFAULT_BACKOFF, MAX_MESSAGES_PER_DATA_KEY } from './options.js';
+import {
+  type DataKeyCacheOptions,
+  DEFAULT_ADAPTIVE_REFRESH,
+  DEFAULT_BACKOFF,
+  MAX_KEYS_AHEAD,
+  MAX_MESSAGES_PER_DATA_KEY,
+} from './options.js';
 
 function integerIn(option: string, value: number, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -22,6 +28,19 @@ export function validateDataKeyCacheOptions(options: DataKeyCacheOptions): void 
   const share = options.refreshAheadAt;
   if (!Number.isFinite(share) || share <= 0 || share > 1) {
     throw new DataKeyCacheOptionsError('refreshAheadAt', `must be a number in (0, 1], got ${share}`);
+  }
+  if (options.adaptiveRefresh !== undefined && options.adaptiveRefresh !== false) {
+    const {
+      latencyMultiple = DEFAULT_ADAPTIVE_REFRESH.latencyMultiple,
+      maxKeysAhead = DEFAULT_ADAPTIVE_REFRESH.maxKeysAhead,
+    } = options.adaptiveRefresh;
+    if (!Number.isFinite(latencyMultiple) || latencyMultiple < 0) {
+      throw new DataKeyCacheOptionsError(
+        'adaptiveRefresh.latencyMultiple',
+        `must be a number of at least 0, got ${latencyMultiple}`,
+      );
+    }
+    integerIn('adaptiveRefresh.maxKeysAhead', maxKeysAhead, 1, MAX_KEYS_AHEAD);
   }
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   positive('backoff.baseMs', backoff.baseMs);

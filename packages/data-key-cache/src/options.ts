@@ -21,6 +21,19 @@ export interface CacheRequestEvent {
   readonly result: CacheResult | 'bypass' | 'backoff';
 }
 
+/**
+ * Refresh-ahead that follows the load. Per cache key the cache measures the pace of requests
+ * (messages and bytes over the last 16) and, per operation, how long KMS takes to return a key.
+ * Keys are fetched ahead while the keys held and on the way would run out within `latencyMultiple`
+ * KMS latencies at that pace, up to `maxKeysAhead` of them.
+ */
+export interface AdaptiveRefreshOptions {
+  /** How many KMS latencies of use to keep in hand and on the way; 0 or more, default 2. */
+  readonly latencyMultiple?: number;
+  /** Most data keys per cache key held ready or being fetched behind the one in use; 1 to 64, default 4. */
+  readonly maxKeysAhead?: number;
+}
+
 export interface DataKeyCacheOptions {
   /** Where data keys come from on a miss: a keyring is wrapped in the SDK's default materials manager. */
   readonly backing: KeyringNode | NodeMaterialsManager;
@@ -35,6 +48,12 @@ export interface DataKeyCacheOptions {
   readonly refreshAhead: boolean;
   /** Share in (0, 1] of any bound (age, messages, bytes) at which the next data key is fetched. */
   readonly refreshAheadAt: number;
+  /**
+   * With `refreshAhead`, also fetch ahead from the observed pace and KMS latency, several keys at
+   * once when one key lasts less than a KMS call. On by default; `false` fetches one key at
+   * `refreshAheadAt` only.
+   */
+  readonly adaptiveRefresh?: AdaptiveRefreshOptions | false;
   /** Keeps cache keys apart from other caches; random when unset, as in the SDK. */
   readonly partition?: string;
   /** From `createDataKeyCacheMetrics(registry)`; nothing is recorded when unset. */
@@ -47,6 +66,14 @@ export interface DataKeyCacheOptions {
   /** Called once per request with how it was served. */
   readonly onRequest?: (event: CacheRequestEvent) => void;
 }
+
+export const DEFAULT_ADAPTIVE_REFRESH: Required<AdaptiveRefreshOptions> = Object.freeze({
+  latencyMultiple: 2,
+  maxKeysAhead: 4,
+});
+
+/** Most keys any cache key may hold ahead. */
+export const MAX_KEYS_AHEAD = 64;
 
 export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 100, maxMs: 10_000 });
 

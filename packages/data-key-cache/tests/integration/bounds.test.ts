@@ -44,6 +44,23 @@ describe.skipIf(kmsMissing)('Class: CoalescingCachingMaterialsManager, security 
     expect(kms.proxy.count({ operation: 'GenerateDataKey' })).toBe(Math.ceil(500 / 7));
   });
 
+  it('never encrypts more than maxMessages under one data key when 256 encrypts race with keys fetched ahead', async () => {
+    // Prepare
+    kms.proxy.resetCounts();
+    const cmm = cache({ maxMessages: 7, refreshAhead: true, adaptiveRefresh: { maxKeysAhead: 4 } });
+
+    // Act
+    const messages = await inParallel(500, 256, (index) => encryptRecord(cmm, record(index)));
+    await cmm.idle();
+    cmm.close();
+
+    // Assess
+    const perKey = [...usePerDataKey(messages).values()].map((use) => use.messages);
+    expect(Math.max(...perKey)).toBe(7);
+    expect(perKey.reduce((sum, messages) => sum + messages, 0)).toBe(500);
+    expect(kms.proxy.count({ operation: 'GenerateDataKey' })).toBeLessThanOrEqual(Math.ceil(500 / 7) + 4);
+  });
+
   it('never encrypts more than maxBytes under one data key when 256 encrypts race', async () => {
     // Prepare
     kms.proxy.resetCounts();

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CacheRequestEvent, CoalescingCachingMaterialsManager } from '../../src/index.js';
+import {
+  type CacheRequestEvent,
+  CoalescingCachingMaterialsManager,
+  type DataKeyCacheOptions,
+} from '../../src/index.js';
 import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
 import { encryptRecord, record } from '../support/producer-workload.js';
@@ -10,7 +14,11 @@ const MAX_MESSAGES = 100;
 
 describe.skipIf(kmsMissing)('Class: CoalescingCachingMaterialsManager, refresh-ahead against KMS', () => {
   let kms: KmsFixture;
-  const cache = (refreshAhead: boolean, events: CacheRequestEvent[]) =>
+  const cache = (
+    refreshAhead: boolean,
+    events: CacheRequestEvent[],
+    adaptiveRefresh: DataKeyCacheOptions['adaptiveRefresh'] = undefined,
+  ) =>
     new CoalescingCachingMaterialsManager({
       backing: kms.producerKeyring(),
       capacity: 10,
@@ -20,6 +28,7 @@ describe.skipIf(kmsMissing)('Class: CoalescingCachingMaterialsManager, refresh-a
       refreshAhead,
       refreshAheadAt: 0.8,
       onRequest: (event) => events.push(event),
+      ...(adaptiveRefresh === undefined ? {} : { adaptiveRefresh }),
     });
 
   beforeAll(async () => {
@@ -56,23 +65,28 @@ describe.skipIf(kmsMissing)('Class: CoalescingCachingMaterialsManager, refresh-a
     },
   );
 
-  it('keeps every bound and makes at most one call ahead of the minimum when 16 encrypts run at once', async () => {
-    // Prepare
-    kms.proxy.resetCounts();
-    const events: CacheRequestEvent[] = [];
-    const cmm = cache(true, events);
+  it.each([
+    [1, 'one key at refreshAheadAt', false as const],
+    [4, 'adaptive, up to 4 keys ahead', { maxKeysAhead: 4 }],
+  ])(
+    'keeps every bound and makes at most %i calls beyond the minimum when 16 encrypts run at once (%s)',
+    async (keysAhead, _mode, adaptiveRefresh) => {
+      // Prepare
+      kms.proxy.resetCounts();
+      const cmm = cache(true, [], adaptiveRefresh);
 
-    // Act
-    const messages = await inParallel(RECORDS, 16, (index) => encryptRecord(cmm, record(index)));
-    await cmm.idle();
-    cmm.close();
+      // Act
+      const messages = await inParallel(RECORDS, 16, (index) => encryptRecord(cmm, record(index)));
+      await cmm.idle();
+      cmm.close();
 
-    // Assess
-    const perKey = [...usePerDataKey(messages).values()].map((use) => use.messages);
-    expect(Math.max(...perKey)).toBeLessThanOrEqual(MAX_MESSAGES);
-    const generated = kms.proxy.count({ operation: 'GenerateDataKey', region: kms.generatorRegion });
-    expect(generated).toBeGreaterThanOrEqual(RECORDS / MAX_MESSAGES);
-    expect(generated).toBeLessThanOrEqual(RECORDS / MAX_MESSAGES + 1);
-    expect(kms.proxy.count({ operation: 'Encrypt', region: kms.otherRegion })).toBe(generated);
-  });
+      // Assess
+      const perKey = [...usePerDataKey(messages).values()].map((use) => use.messages);
+      expect(Math.max(...perKey)).toBeLessThanOrEqual(MAX_MESSAGES);
+      const generated = kms.proxy.count({ operation: 'GenerateDataKey', region: kms.generatorRegion });
+      expect(generated).toBeGreaterThanOrEqual(RECORDS / MAX_MESSAGES);
+      expect(generated).toBeLessThanOrEqual(RECORDS / MAX_MESSAGES + keysAhead);
+      expect(kms.proxy.count({ operation: 'Encrypt', region: kms.otherRegion })).toBe(generated);
+    },
+  );
 });

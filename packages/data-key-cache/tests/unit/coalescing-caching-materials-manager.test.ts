@@ -1,37 +1,6 @@
-import { AlgorithmSuiteIdentifier, CommitmentPolicy, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { describe, expect, it } from 'vitest';
-import {
-  type CacheRequestEvent,
-  CoalescingCachingMaterialsManager,
-  type DataKeyCacheOptions,
-  KmsUnavailableError,
-} from '../../src/index.js';
-import { ManualClock, ScriptedBacking } from '../support/scripted-backing.js';
-
-const suite = new NodeAlgorithmSuite(AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY);
-const commitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT;
-
-function setup(overrides: Partial<DataKeyCacheOptions> = {}) {
-  const backing = new ScriptedBacking();
-  const clock = new ManualClock();
-  const events: CacheRequestEvent[] = [];
-  const cmm = new CoalescingCachingMaterialsManager({
-    backing,
-    capacity: 10,
-    maxAgeSeconds: 60,
-    maxMessages: 100,
-    maxBytes: 1_000_000,
-    refreshAhead: false,
-    refreshAheadAt: 0.8,
-    clock: clock.now,
-    onRequest: (event) => events.push(event),
-    ...overrides,
-  });
-  const results = () => events.map((event) => event.result);
-  const encryptRequest = (plaintextLength: number | undefined = 10, stream = 'records') =>
-    cmm.getEncryptionMaterials({ suite, encryptionContext: { stream }, commitmentPolicy, plaintextLength });
-  return { backing, clock, cmm, results, encryptRequest };
-}
+import { KmsUnavailableError } from '../../src/index.js';
+import { commitmentPolicy, cacheUnderTest as setup, suite } from '../support/unit-cache.js';
 
 const count = (results: string[], result: string) => results.filter((each) => each === result).length;
 

@@ -1,23 +1,8 @@
-import { AlgorithmSuiteIdentifier, CommitmentPolicy, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { CoalescingCachingMaterialsManager, createDataKeyCacheMetrics } from '../../src/index.js';
 import { ManualClock, ScriptedBacking } from '../support/scripted-backing.js';
-
-const suite = new NodeAlgorithmSuite(AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY);
-const commitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT;
-
-/** One sample by name (a histogram's `_bucket`, `_count` included) and labels. */
-async function sampleOf(registry: Registry, name: string, labels: Record<string, string | number> = {}) {
-  const samples = (await registry.getMetricsAsJSON()).flatMap((metric) =>
-    metric.values.map((value) => ({ ...value, name: (value as { metricName?: string }).metricName ?? metric.name })),
-  );
-  const sample = samples.find(
-    (value) =>
-      value.name === name && Object.entries(labels).every(([label, expected]) => value.labels[label] === expected),
-  );
-  return sample?.value;
-}
+import { commitmentPolicy, sampleOf, suite } from '../support/unit-cache.js';
 
 describe('Function: createDataKeyCacheMetrics', () => {
   it('returns metrics registered in the given registry only', async () => {

@@ -21,6 +21,10 @@ describe('Class: CoalescingCachingMaterialsManager options', () => {
     ['refreshAheadAt', { refreshAheadAt: 0 }],
     ['refreshAheadAt', { refreshAheadAt: 1.2 }],
     ['backoff.maxMs', { backoff: { baseMs: 100, maxMs: 50 } }],
+    ['adaptiveRefresh.latencyMultiple', { adaptiveRefresh: { latencyMultiple: -1 } }],
+    ['adaptiveRefresh.maxKeysAhead', { adaptiveRefresh: { maxKeysAhead: 0 } }],
+    ['adaptiveRefresh.maxKeysAhead', { adaptiveRefresh: { maxKeysAhead: 65 } }],
+    ['adaptiveRefresh.maxKeysAhead', { adaptiveRefresh: { maxKeysAhead: 1.5 } }],
   ])('throws DATA_KEY_CACHE_OPTIONS_INVALID naming %s when it is out of bounds', (option, override) => {
     // Prepare
     const options = { ...valid, ...override };
