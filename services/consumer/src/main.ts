@@ -6,9 +6,9 @@ import {
   withStartupRetries,
 } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
+import { createServiceRegistry } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConsumerConfig } from './config.js';
 import { createConsumer } from './consumer.js';
 import { createStatusServer, listen } from './status-server.js';
@@ -16,8 +16,7 @@ import { createStatusServer, listen } from './status-server.js';
 const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'consumer', region } });
-const registry = new Registry();
-collectDefaultMetrics({ register: registry });
+const registry = createServiceRegistry();
 const kmsHealth = new KmsHealth();
 const clients = new AwsClients({ observer: combineObservers(createAwsRequestMetrics(registry), kmsHealth.observer) });
 

@@ -1,8 +1,8 @@
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
+import { createServiceRegistry } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.js';
 import { loadProducerConfig } from './config.js';
 import { createProducer } from './producer.js';
@@ -10,8 +10,7 @@ import { createProducer } from './producer.js';
 const config = loadProducerConfig(process.env);
 const { pipeline } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'producer' } });
-const registry = new Registry();
-collectDefaultMetrics({ register: registry });
+const registry = createServiceRegistry();
 const clients = new AwsClients({ observer: createAwsRequestMetrics(registry) });
 
 const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
