@@ -49,12 +49,7 @@ async function decryptCalls(
 /** N encrypts from cold through each manager, counted at the recording proxy. */
 export async function compareEncrypt(kms: KmsFixture, records: number, maxMessages: number, concurrency: number) {
   const stock = await encryptCalls(kms, stockManager(kms.producerKeyring(), maxMessages), records, concurrency);
-  const ours = await encryptCalls(
-    kms,
-    ourManager(kms.producerKeyring(), maxMessages, { refreshAhead: false }),
-    records,
-    concurrency,
-  );
+  const ours = await encryptCalls(kms, ourManager(kms.producerKeyring(), maxMessages, 'off'), records, concurrency);
   const row: EncryptRow = {
     concurrency,
     stockDataKeys: stock.dataKeys,
@@ -76,11 +71,6 @@ export async function compareDecrypt(
 ): Promise<DecryptRow> {
   const keyring = () => kms.consumerKeyring(kms.otherRegion);
   const stockDecrypts = await decryptCalls(kms, stockManager(keyring(), maxMessages), ciphertexts, concurrency);
-  const ourDecrypts = await decryptCalls(
-    kms,
-    ourManager(keyring(), maxMessages, { refreshAhead: false }),
-    ciphertexts,
-    concurrency,
-  );
+  const ourDecrypts = await decryptCalls(kms, ourManager(keyring(), maxMessages, 'off'), ciphertexts, concurrency);
   return { concurrency, stockDecrypts, ourDecrypts, minimum: distinctKeys };
 }

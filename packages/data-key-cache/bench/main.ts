@@ -1,13 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import { DEFAULT_REGIONS } from '@records/pipeline-config';
 import { usePerDataKey } from '../tests/support/workload.js';
 import { compareDecrypt, compareEncrypt, type DecryptRow, type EncryptRow } from './kms-call-comparison.js';
+import type { RefreshMode } from './materials-managers.js';
+import { measurePostLatency, type PostRow } from './post-records-latency.js';
 import { stopPrivateKms, withPrivateKms } from './private-kms.js';
-import { decryptTable, encryptTable, latencyTable } from './report.js';
+import { stopProducerStacks, withProducerStack } from './producer-stack.js';
+import { decryptTable, encryptTable, latencyTable, postTable } from './report.js';
 import { type BenchSettings, loadBenchSettings } from './settings.js';
 import { type LatencyRow, type Load, measureLatency, NO_KEY_CHANGE } from './steady-state-latency.js';
 
 /** Each steady-rate latency run lasts this long. */
 const RATE_RUN_SECONDS = 5;
+const REFRESH_MODES: readonly RefreshMode[] = ['off', 'at 0.8', 'adaptive'];
 
 async function compareKmsCalls(settings: BenchSettings) {
   const { records, maxMessages } = settings;
@@ -36,10 +41,10 @@ async function compareLatency(settings: BenchSettings) {
     const records =
       'ratePerSecond' in load ? load.ratePerSecond * RATE_RUN_SECONDS : Math.min(settings.records, 20_000);
     await withPrivateKms(async (kms) => {
-      const run = (maxMessages: number, refreshAheadAt: number | undefined) =>
-        measureLatency(kms, { records, load, maxMessages, refreshAheadAt });
-      rows.push(await run(NO_KEY_CHANGE, undefined));
-      for (const refreshAheadAt of [undefined, 0.8, 0.5]) rows.push(await run(settings.maxMessages, refreshAheadAt));
+      rows.push(await measureLatency(kms, { records, load, maxMessages: NO_KEY_CHANGE, refresh: 'off' }));
+      for (const refresh of REFRESH_MODES) {
+        rows.push(await measureLatency(kms, { records, load, maxMessages: settings.maxMessages, refresh }));
+      }
     });
     console.log(
       `latency at ${'ratePerSecond' in load ? `${load.ratePerSecond}/s` : `${load.concurrency} in flight`}: done`,
@@ -48,24 +53,47 @@ async function compareLatency(settings: BenchSettings) {
   return rows;
 }
 
+async function comparePostLatency(settings: BenchSettings) {
+  return withProducerStack(async (stack) => {
+    const rows: PostRow[] = [];
+    for (const ratePerSecond of settings.postRates) {
+      for (const refreshAhead of [false, true]) {
+        const options = { requests: settings.postRequests, ratePerSecond, maxMessages: settings.maxMessages };
+        rows.push(await measurePostLatency(stack, { ...options, refreshAhead }));
+      }
+      console.log(`POST /records at ${ratePerSecond}/s: done`);
+    }
+    return rows;
+  });
+}
+
+/** Runs one section and says how long it took, so the whole run can be kept within budget. */
+async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await run();
+  console.log(`${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return result;
+}
+
 /**
  * KMS calls of the stock NodeCachingMaterialsManager and of ours, side by side, counted at a
  * recording proxy in front of a private moto_server on loopback; then our encrypt latency after
- * warm-up with refresh-ahead off and on.
+ * warm-up with each refresh-ahead mode; then POST /records through the real producer app.
  */
 async function main(): Promise<void> {
   const settings = loadBenchSettings(process.env);
   const deadline = setTimeout(() => {
     console.error(`benchmark: still running after ${settings.timeoutSeconds}s, stopping`);
-    void stopPrivateKms().finally(() => process.exit(2));
+    void Promise.allSettled([stopPrivateKms(), stopProducerStacks()]).finally(() => process.exit(2));
   }, settings.timeoutSeconds * 1000);
   deadline.unref();
   console.log(
     `${settings.records} records per run, ${settings.maxMessages} messages per data key, regions ${DEFAULT_REGIONS.join(', ')}`,
   );
   console.log('KMS calls are counted at a recording proxy in front of moto_server.\n');
-  const { encryptRows, decryptRows } = await compareKmsCalls(settings);
-  const latencyRows = await compareLatency(settings);
+  const { encryptRows, decryptRows } = await section('KMS calls', () => compareKmsCalls(settings));
+  const latencyRows = await section('encrypt latency', () => compareLatency(settings));
+  const postRows = await section('POST /records', () => comparePostLatency(settings));
   clearTimeout(deadline);
 
   console.log(
@@ -76,6 +104,10 @@ async function main(): Promise<void> {
   console.log(decryptTable(decryptRows));
   console.log('\nEncrypt latency through ours after warm-up: at a steady arrival rate, then saturated');
   console.log(latencyTable(latencyRows));
+  console.log(
+    `\nPOST /records through the producer over loopback HTTP (kinesis-local, moto), ${settings.postRequests} per run`,
+  );
+  console.log(postTable(postRows));
 }
 
 main().catch((error: unknown) => {

@@ -4,10 +4,21 @@ import {
   NodeCachingMaterialsManager,
   type NodeMaterialsManager,
 } from '@aws-crypto/client-node';
-import { type CacheRequestEvent, CoalescingCachingMaterialsManager } from '../src/index.js';
+import { type CacheRequestEvent, CoalescingCachingMaterialsManager, type DataKeyCacheOptions } from '../src/index.js';
 
 export const CAPACITY = 100;
 export const MAX_AGE_SECONDS = 3_600;
+
+/** How ours fetches keys ahead: not at all, one key at 0.8 of a bound, or adapting to pace and latency. */
+export type RefreshMode = 'off' | 'at 0.8' | 'adaptive';
+
+export function refreshOptions(
+  mode: RefreshMode,
+): Pick<DataKeyCacheOptions, 'refreshAhead' | 'refreshAheadAt' | 'adaptiveRefresh'> {
+  if (mode === 'off') return { refreshAhead: false, refreshAheadAt: 0.8 };
+  if (mode === 'at 0.8') return { refreshAhead: true, refreshAheadAt: 0.8, adaptiveRefresh: false };
+  return { refreshAhead: true, refreshAheadAt: 0.8 };
+}
 
 /** The SDK's own caching materials manager, configured with the same bounds as ours. */
 export function stockManager(keyring: KeyringNode, maxMessages: number): NodeMaterialsManager {
@@ -22,7 +33,7 @@ export function stockManager(keyring: KeyringNode, maxMessages: number): NodeMat
 export function ourManager(
   keyring: KeyringNode,
   maxMessages: number,
-  refresh: { refreshAhead: boolean; refreshAheadAt?: number },
+  mode: RefreshMode,
   onRequest?: (event: CacheRequestEvent) => void,
 ): CoalescingCachingMaterialsManager {
   return new CoalescingCachingMaterialsManager({
@@ -31,8 +42,7 @@ export function ourManager(
     maxAgeSeconds: MAX_AGE_SECONDS,
     maxMessages,
     maxBytes: Number.MAX_SAFE_INTEGER,
-    refreshAhead: refresh.refreshAhead,
-    refreshAheadAt: refresh.refreshAheadAt ?? 0.8,
+    ...refreshOptions(mode),
     ...(onRequest === undefined ? {} : { onRequest }),
   });
 }

@@ -1,4 +1,6 @@
 import type { DecryptRow, EncryptRow } from './kms-call-comparison.js';
+import type { LatencySummary } from './pacing.js';
+import type { PostRow } from './post-records-latency.js';
 import type { LatencyRow } from './steady-state-latency.js';
 
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
@@ -10,6 +12,7 @@ function table(headers: readonly string[], rows: readonly (readonly (string | nu
 
 const ratio = (stock: number, ours: number) => (ours === 0 ? 'n/a' : `${(stock / ours).toFixed(1)}x`);
 const ms = (value: number) => value.toFixed(2);
+const spread = (row: LatencySummary) => `${(row.p99Ms / row.p50Ms).toFixed(1)}x`;
 
 export function encryptTable(rows: readonly EncryptRow[]): string {
   return table(
@@ -41,15 +44,33 @@ export function decryptTable(rows: readonly DecryptRow[]): string {
 
 export function latencyTable(rows: readonly LatencyRow[]): string {
   return table(
-    ['load', 'refresh-ahead', 'p50 ms', 'p99 ms', 'max ms', 'waited on KMS', 'data keys'],
+    ['load', 'refresh-ahead', 'p50 ms', 'p99 ms', 'max ms', 'p99/p50', 'waited on KMS', 'data keys'],
     rows.map((row) => [
       row.load,
       row.refresh,
       ms(row.p50Ms),
       ms(row.p99Ms),
       ms(row.maxMs),
+      spread(row),
       `${row.waitedOnKms}/${row.requests}`,
       row.dataKeys,
+    ]),
+  );
+}
+
+export function postTable(rows: readonly PostRow[]): string {
+  return table(
+    ['rate', 'refresh-ahead', 'p50 ms', 'p99 ms', 'max ms', 'p99/p50', 'waited on KMS', 'data keys', 'not 201'],
+    rows.map((row) => [
+      `${row.ratePerSecond}/s`,
+      row.refresh,
+      ms(row.p50Ms),
+      ms(row.p99Ms),
+      ms(row.maxMs),
+      spread(row),
+      `${row.waitedOnKms}/${row.requests}`,
+      row.dataKeys,
+      row.failed,
     ]),
   );
 }

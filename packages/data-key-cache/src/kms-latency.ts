@@ -1,20 +1,21 @@
-/** Weight of the newest call: about the last four calls count. */
-const WEIGHT = 0.25;
+/** KMS calls remembered: enough to catch the slow tail, few enough to forget a passing stall. */
+export const LATENCY_WINDOW = 16;
 
 /**
  * How long KMS takes to hand over a data key on one side of the cache (GenerateDataKey and the
- * other regions' Encrypt, or Decrypt): an exponentially weighted mean of recent successful calls.
+ * other regions' Encrypt, or Decrypt): the slowest of the last `LATENCY_WINDOW` successful calls.
+ * The slow calls are the ones a key fetched ahead has to outlast, so a mean would not do.
  */
 export class KmsLatency {
-  #ms: number | undefined;
+  readonly #recent: number[] = [];
 
   record(ms: number): void {
-    const sample = Math.max(0, ms);
-    this.#ms = this.#ms === undefined ? sample : this.#ms + WEIGHT * (sample - this.#ms);
+    this.#recent.push(Math.max(0, ms));
+    if (this.#recent.length > LATENCY_WINDOW) this.#recent.shift();
   }
 
   /** 0 until a call has been measured. */
   get ms(): number {
-    return this.#ms ?? 0;
+    return this.#recent.length === 0 ? 0 : Math.max(...this.#recent);
   }
 }

@@ -23,12 +23,13 @@ export interface CacheRequestEvent {
 
 /**
  * Refresh-ahead that follows the load. Per cache key the cache measures the pace of requests
- * (messages and bytes over the last 16) and, per operation, how long KMS takes to return a key.
- * Keys are fetched ahead while the keys held and on the way would run out within `latencyMultiple`
- * KMS latencies at that pace, up to `maxKeysAhead` of them.
+ * (messages and bytes over the last 16) and, per operation, how long KMS takes to return a key
+ * (the slowest of the last 16 calls). Keys are fetched ahead while the keys held and on the way
+ * would run out within `latencyMultiple` times that latency at that pace, up to `maxKeysAhead`
+ * of them, so when one key lasts less than a KMS call several calls overlap.
  */
 export interface AdaptiveRefreshOptions {
-  /** How many KMS latencies of use to keep in hand and on the way; 0 or more, default 2. */
+  /** How many KMS latencies of use to keep held and on the way; 0 or more, default 2. */
   readonly latencyMultiple?: number;
   /** Most data keys per cache key held ready or being fetched behind the one in use; 1 to 64, default 4. */
   readonly maxKeysAhead?: number;

@@ -22,7 +22,7 @@ export interface KeySupply {
   readonly coverMs: number;
   /** How long a key fetched now would last at that pace. */
   readonly freshKeyMs: number;
-  /** The observed KMS latency. */
+  /** The observed KMS latency: the slowest recent call. */
   readonly latencyMs: number;
 }
 
