@@ -18,6 +18,8 @@ export interface CacheSettings {
   readonly refreshAhead: boolean;
   /** Share of any bound (age, messages, bytes) at which the next data key is fetched. */
   readonly refreshAheadAt: number;
+  /** With refresh-ahead: most data keys fetched ahead of the one in use, when the pace needs them. */
+  readonly maxKeysAhead: number;
 }
 
 export interface PipelineSettings {
@@ -93,6 +95,7 @@ export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): Pipel
       maxBytes: integer(env, 'CACHE_MAX_BYTES', 100 * 1024 * 1024, { min: 1 }),
       refreshAhead: boolean(env, 'CACHE_REFRESH_AHEAD', defaults.refreshAhead),
       refreshAheadAt: fraction(env, 'CACHE_REFRESH_AHEAD_AT', 0.8),
+      maxKeysAhead: integer(env, 'CACHE_MAX_KEYS_AHEAD', 4, { min: 1, max: 64 }),
     },
     maxEncryptedDataKeys: integer(env, 'MAX_ENCRYPTED_DATA_KEYS', regions.length, { min: 1, max: 64 }),
     ...(suiteName === undefined

@@ -46,6 +46,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   const materials = new CoalescingCachingMaterialsManager({
     backing: regionKeyring(deps.keys, region, kms),
     ...pipeline.cache,
+    adaptiveRefresh: { maxKeysAhead: pipeline.cache.maxKeysAhead },
     ...deps.cache,
     metrics: createDataKeyCacheMetrics(registry),
     logger,

@@ -41,6 +41,7 @@ export function createProducer(deps: ProducerDeps): Producer {
   const materials = new CoalescingCachingMaterialsManager({
     backing: multiRegionKeyring(deps.keys, pipeline.regions, (region) => clients.kms(region)),
     ...pipeline.cache,
+    adaptiveRefresh: { maxKeysAhead: pipeline.cache.maxKeysAhead },
     ...deps.cache,
     metrics: createDataKeyCacheMetrics(registry),
     logger: deps.logger,

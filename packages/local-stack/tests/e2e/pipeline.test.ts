@@ -151,7 +151,9 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
         region: 'us-east-1',
       });
       expect(generated).toBeGreaterThan(0);
-      expect(generated).toBeLessThanOrEqual(3);
+      // The minimum for 65 records at 100 per key is 1; refresh-ahead may fetch up to 4 more
+      // (CACHE_MAX_KEYS_AHEAD) when a burst makes keys look short-lived.
+      expect(generated).toBeLessThanOrEqual(5);
     }
     for (const [index, text] of consumerMetrics.entries()) {
       const region = running.stack.consumers[index]?.region as string;

@@ -24,6 +24,7 @@ describe('Function: loadPipelineSettings', () => {
         maxBytes: 104857600,
         refreshAhead: true,
         refreshAheadAt: 0.8,
+        maxKeysAhead: 4,
       },
       maxEncryptedDataKeys: 2,
     });
@@ -65,6 +66,7 @@ describe('Function: loadPipelineSettings', () => {
     [{ CACHE_MAX_AGE_SECONDS: '1.5' }, 'CACHE_MAX_AGE_SECONDS'],
     [{ CACHE_REFRESH_AHEAD: 'yes' }, 'CACHE_REFRESH_AHEAD'],
     [{ CACHE_REFRESH_AHEAD_AT: '1.2' }, 'CACHE_REFRESH_AHEAD_AT'],
+    [{ CACHE_MAX_KEYS_AHEAD: '0' }, 'CACHE_MAX_KEYS_AHEAD'],
     [{ REGIONS: 'us-east-1,us-east-1' }, 'REGIONS'],
     [{ WRAPPING_KEYS: 'vault' }, 'WRAPPING_KEYS'],
     [{ WRAPPING_KEYS: 'raw-aes' }, 'RAW_AES_KEY_DIR'],
