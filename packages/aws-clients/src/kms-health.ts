@@ -1,20 +1,34 @@
 import type { AwsRequestEvent, AwsRequestObserver } from './request-observer.js';
 
+// KMS answers that say KMS cannot be used for now (a key policy, a disabled key), not that one
+// request is bad: a consumer waits these out rather than dead-letter the records they hit.
+const KMS_UNUSABLE = new Set([
+  'AccessDeniedException',
+  'DisabledException',
+  'KMSInvalidStateException',
+  'KeyUnavailableException',
+  'DependencyTimeoutException',
+]);
+
 /**
- * What the last KMS request in each region said about KMS itself. A consumer uses it to tell a
- * record that cannot be decrypted (dead-letter it) from a KMS that cannot be reached (wait).
+ * Counts, per region, the KMS requests that failed because of KMS rather than because of what
+ * was asked: throttling, server faults, network errors, an unusable key. A caller that compares
+ * the count before and after its own KMS work can tell an outage (the count moved) from a
+ * request KMS will never answer (it did not).
  */
 export class KmsHealth {
-  readonly #unavailable = new Map<string, boolean>();
+  readonly #failures = new Map<string, number>();
 
   readonly observer: AwsRequestObserver = (event: AwsRequestEvent) => {
-    if (event.service !== 'kms') return;
-    this.#unavailable.set(event.region, event.outcome === 'error' && event.transient === true);
+    if (event.service !== 'kms' || event.outcome !== 'error') return;
+    if (event.transient === true || (event.errorName !== undefined && KMS_UNUSABLE.has(event.errorName))) {
+      this.#failures.set(event.region, this.transientFailures(event.region) + 1);
+    }
   };
 
-  /** True when the most recent KMS request in `region` failed for a transient reason. */
-  isUnavailable(region: string): boolean {
-    return this.#unavailable.get(region) ?? false;
+  /** KMS failures in `region` so far that were not the request's fault. */
+  transientFailures(region: string): number {
+    return this.#failures.get(region) ?? 0;
   }
 }
 

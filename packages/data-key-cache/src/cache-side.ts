@@ -1,3 +1,4 @@
+import { PipelineError } from '@records/pipeline-config';
 import { LRUCache } from 'lru-cache';
 import type { UsageBounds } from './data-key-entry.js';
 import { KmsUnavailableError } from './errors.js';
@@ -154,6 +155,9 @@ export class CacheSide<M extends CacheableMaterial> {
       try {
         material = await fetch();
       } catch (error) {
+        // The backing manager already judged this the request's own fault (a key it can never
+        // unwrap): not a KMS failure, so no back-off window for the next request.
+        if (error instanceof PipelineError && !(error instanceof KmsUnavailableError)) throw error;
         const retryAfterMs = this.#backoff.recordFailure(cacheKey, this.#options.clock(), error);
         this.#options.metrics.kmsFailure(this.#options.operation);
         this.#options.logger?.warn(

@@ -13,6 +13,7 @@ import { createConsumerMetrics } from './metrics.js';
 import { createPoller, type Poller } from './poller.js';
 import { createRecordProcessor } from './record-processor.js';
 import { TableWriter } from './table-writer.js';
+import { classifyUnwrapFailures } from './unwrap-failure-classifier.js';
 
 type LogFn = (details: object, message: string) => void;
 
@@ -20,7 +21,7 @@ export interface ConsumerDeps {
   readonly config: ConsumerConfig;
   readonly clients: AwsClients;
   /** Fed by the clients' request observer. */
-  readonly kmsHealth: Pick<KmsHealth, 'isUnavailable'>;
+  readonly kmsHealth: Pick<KmsHealth, 'transientFailures'>;
   /** This region's wrapping key, resolved. */
   readonly keys: ResolvedWrappingKeys;
   readonly registry: Registry;
@@ -44,7 +45,9 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   const { pipeline, region } = config;
   const kms = (keyRegion: string) => clients.kms(keyRegion);
   const materials = new CoalescingCachingMaterialsManager({
-    backing: regionKeyring(deps.keys, region, kms),
+    backing: classifyUnwrapFailures(regionKeyring(deps.keys, region, kms), () =>
+      deps.kmsHealth.transientFailures(region),
+    ),
     ...pipeline.cache,
     adaptiveRefresh: { maxKeysAhead: pipeline.cache.maxKeysAhead },
     ...deps.cache,
@@ -57,7 +60,6 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     region,
     streamName: pipeline.streamName,
     decryptor: new RecordDecryptor({ materials, maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys }),
-    kmsHealth: deps.kmsHealth,
     table: new TableWriter({ dynamodb, tableName: pipeline.tableName }),
     deadLetters: new DeadLetterSink(new TableWriter({ dynamodb, tableName: pipeline.deadLetterTableName }), {
       region,

@@ -12,8 +12,6 @@ export interface RecordProcessorDeps {
   readonly region: string;
   readonly streamName: string;
   readonly decryptor: Pick<RecordDecryptor, 'decrypt'>;
-  /** Tells an unreachable KMS (retry the batch) from a record KMS will never decrypt (dead-letter it). */
-  readonly kmsHealth: { isUnavailable(region: string): boolean };
   readonly table: Pick<TableWriter, 'putAll'>;
   readonly deadLetters: Pick<DeadLetterSink, 'put'>;
   readonly metrics: ConsumerMetrics;
@@ -57,9 +55,9 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
     try {
       plaintext = await deps.decryptor.decrypt(record.Data ?? new Uint8Array(), streamName);
     } catch (error) {
-      // Retry while KMS is down, or while this data key is inside the back-off of an earlier KMS
-      // failure (no KMS call was made, so the record itself is not known to be bad).
-      if (deps.kmsHealth.isUnavailable(region) || (error instanceof KmsUnavailableError && error.backedOff)) {
+      // KMS could not be used (down, throttled, or this data key is inside the back-off of such a
+      // failure): the record is not known to be bad, so the batch waits for KMS.
+      if (error instanceof KmsUnavailableError) {
         throw new TransientProcessingError(`KMS in ${region} is unavailable`, { cause: error });
       }
       const code = error instanceof PipelineError && error.code === 'CONTEXT_MISMATCH' ? error.code : 'DECRYPT_FAILED';

@@ -32,7 +32,7 @@ describe.skipIf(kmsMissing)('Class: AwsClients with a request observer', () => {
     expect(text).toContain('kms_request_duration_seconds_count{operation="GenerateDataKey",region="eu-west-1"} 1');
   });
 
-  it('marks KMS unavailable after a network failure, and available again after a success, seeing every attempt', async () => {
+  it('counts network failures as KMS failures and refused requests as not, seeing every attempt', async () => {
     // Prepare
     const health = new KmsHealth();
     const events: string[] = [];
@@ -47,16 +47,16 @@ describe.skipIf(kmsMissing)('Class: AwsClients with a request observer', () => {
 
     // Act
     await expect(down.kms('us-east-1').listKeys({})).rejects.toThrow();
-    const afterFailure = health.isUnavailable('us-east-1');
+    const afterOutage = health.transientFailures('us-east-1');
+    await expect(up.kms('us-east-1').decrypt({ CiphertextBlob: Buffer.from('not a ciphertext') })).rejects.toThrow();
     await up.kms('us-east-1').listKeys({});
-    const afterSuccess = health.isUnavailable('us-east-1');
     down.destroy();
     up.destroy();
 
     // Assess
-    expect(afterFailure).toBe(true);
-    expect(afterSuccess).toBe(false);
-    expect(health.isUnavailable('eu-west-1')).toBe(false);
-    expect(events).toEqual(['error', 'error', 'success']);
+    expect(afterOutage).toBe(2);
+    expect(health.transientFailures('us-east-1')).toBe(2);
+    expect(health.transientFailures('eu-west-1')).toBe(0);
+    expect(events).toEqual(['error', 'error', 'error', 'success']);
   });
 });

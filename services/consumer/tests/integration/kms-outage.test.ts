@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KmsProxy, type KmsProxyMode } from '@records/local-stack';
+import { KmsProxy, type KmsProxyMode } from '@records/local-stack/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
 import { kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';

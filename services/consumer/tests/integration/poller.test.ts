@@ -152,6 +152,33 @@ describe.skipIf(kmsMissing)(
       expect(letter).toMatchObject({ reason: { S: 'ITEM_REJECTED' }, ciphertextOmitted: { BOOL: true } });
     });
 
+    it('dead-letters every record of a data key this region cannot unwrap, in one pass, and writes the records after them', async () => {
+      // Prepare: 40 records sharing one data key wrapped only under another pipeline's keys
+      pipeline = await createPipelineFixture({ shardCount: 1 });
+      const fixture = pipeline;
+      const stranger = await createPipelineFixture({ shardCount: 1 });
+      for (let index = 0; index < 40; index++) {
+        await fixture.put(region, 0, await stranger.encrypt({ id: `foreign-${index}` }, fixture.streamName));
+      }
+      stranger.close();
+      const good = [{ id: `good-${randomUUID()}` }, { id: `good-${randomUUID()}` }];
+      for (const record of good) await fixture.put(region, 0, await fixture.encrypt(record));
+      consumer = await createConsumerHarness({ pipeline: fixture, region, kmsEndpoint: motoEndpoint() });
+      const harness = consumer;
+
+      // Act
+      harness.poller.start();
+      const final = await eventually('every record written or dead-lettered', async () => {
+        const now = await counters(harness);
+        return now.written + now.deadLettered >= 42 ? now : undefined;
+      });
+
+      // Assess
+      expect(final).toEqual({ written: 2, deadLettered: 40, contextMismatch: 0, decryptFailed: 40, itemRejected: 0 });
+      for (const record of good) expect(await fixture.storedRecord(region, record.id)).toEqual(record);
+      expect(await metricValue(harness.registry, 'consumer_batch_retries_total')).toBe(0);
+    });
+
     it('resumes after its checkpoint when restarted, reading only the records put while it was stopped', async () => {
       // Prepare
       pipeline = await createPipelineFixture({ shardCount: 1 });

@@ -35,7 +35,7 @@ function batch(...ciphertexts: string[]): _Record[] {
 
 function harness(
   script: Script,
-  options: { kmsUnavailable?: boolean; reject?: (item: Item) => string | undefined; decryptConcurrency?: number } = {},
+  options: { reject?: (item: Item) => string | undefined; decryptConcurrency?: number } = {},
 ) {
   const registry = new Registry();
   const logger = new RecordingLogger();
@@ -63,7 +63,6 @@ function harness(
         return plaintext;
       },
     },
-    kmsHealth: { isUnavailable: (region: string) => region === REGION && options.kmsUnavailable === true },
     table: {
       async putAll(items: readonly Item[]): Promise<RejectedItem[]> {
         putAllCalls.push([...items]);
@@ -97,13 +96,14 @@ function harness(
 }
 
 describe('Function: createRecordProcessor', () => {
-  it('throws TransientProcessingError and dead-letters nothing when a record fails to decrypt while KMS is unavailable', async () => {
+  it('throws TransientProcessingError and dead-letters nothing when KMS is unavailable for a record', async () => {
     // Prepare
     const kmsDown = new KmsUnavailableError({ cause: new Error('connect ECONNREFUSED'), retryAfterMs: 100 });
-    const { processBatch, putAllCalls, deadLettered, registry } = harness(
-      { a: '{"id":"a"}', b: kmsDown, c: '{"id":"c"}' },
-      { kmsUnavailable: true },
-    );
+    const { processBatch, putAllCalls, deadLettered, registry } = harness({
+      a: '{"id":"a"}',
+      b: kmsDown,
+      c: '{"id":"c"}',
+    });
 
     // Act
     const outcome = await processBatch(SHARD, batch('a', 'b', 'c')).catch((error: unknown) => error);
@@ -117,7 +117,7 @@ describe('Function: createRecordProcessor', () => {
     expect(await metricValue(registry, 'consumer_records_dead_lettered_total')).toBe(0);
   });
 
-  it('dead-letters the record with reason DECRYPT_FAILED when it fails to decrypt while KMS is healthy', async () => {
+  it('dead-letters the record with reason DECRYPT_FAILED when it cannot be decrypted', async () => {
     // Prepare
     const records = batch('a', 'garbage', 'c');
     const { processBatch, deadLettered, written } = harness({
