@@ -43,7 +43,11 @@ export interface ServiceDefaults {
   readonly refreshAhead: boolean;
 }
 
-const SUITE_NAMES = Object.keys(AlgorithmSuiteIdentifier).filter((name) => Number.isNaN(Number(name)));
+// The SDK's default commitment policy, REQUIRE_ENCRYPT_REQUIRE_DECRYPT, fails every encrypt under a
+// suite without key commitment, so only the committing suites are accepted.
+const SUITE_NAMES = Object.keys(AlgorithmSuiteIdentifier).filter(
+  (name) => Number.isNaN(Number(name)) && name.includes('COMMIT_KEY'),
+);
 
 function keyArns(env: Env, regions: readonly string[]): Record<string, string> | undefined {
   const arns = optionalString(env, 'KMS_KEY_ARNS');

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ProducerMetrics } from './metrics.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { sendError } from './plugins/error-handler.js';
 import observability from './plugins/observability.js';
 import type { RecordIngestor } from './record-ingestor.js';
 import recordsRoute from './routes/records.js';
@@ -18,11 +18,31 @@ export interface AppDeps {
 
 /** Builds the producer's HTTP app from what it is given; it opens no port. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: deps.bodyLimit, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimit,
+    // Fastify's own 503 while closing has its own body and no Retry-After; the hook below answers instead.
+    return503OnClosing: false,
+    // Bad URLs fail before routing, where the error handler cannot see them.
+    frameworkErrors: sendError,
+  });
   // Records are JSON only: anything else is UNSUPPORTED_MEDIA_TYPE rather than a string body.
   app.removeContentTypeParser('text/plain');
   await app.register(errorHandler);
   await app.register(observability, { registry: deps.registry, isReady: deps.isReady });
+  // Requests that still arrive while the app closes (on open keep-alive connections) do no work;
+  // added after observability so their duration is still timed.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    return reply
+      .status(503)
+      .header('retry-after', '1')
+      .send({ error: { code: 'NOT_READY', message: 'the service is shutting down' } });
+  });
   await app.register(recordsRoute, { ingest: deps.ingest, metrics: deps.metrics });
   return app;
 }

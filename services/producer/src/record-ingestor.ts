@@ -20,8 +20,12 @@ export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
   return async (body) => {
     const record = prepareRecord(body);
     const plaintext = Buffer.from(JSON.stringify(record), 'utf8');
-    const ciphertext = await deps.encryptor.encrypt(plaintext, deps.streamName);
-    plaintext.fill(0);
+    let ciphertext: Uint8Array;
+    try {
+      ciphertext = await deps.encryptor.encrypt(plaintext, deps.streamName);
+    } finally {
+      plaintext.fill(0);
+    }
     const regions = await deps.pusher.push(record.id, ciphertext);
     return { id: record.id, regions };
   };

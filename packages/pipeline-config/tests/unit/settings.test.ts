@@ -61,6 +61,17 @@ describe('Function: loadPipelineSettings', () => {
     expect(settings.algorithmSuite).toBe(AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY);
   });
 
+  it('names only the key-committing suites when the suite does not commit to its key', () => {
+    // Act
+    const act = () =>
+      loadPipelineSettings({ ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA256' }, producerDefaults);
+
+    // Assess
+    expect(act).toThrow(
+      'ALGORITHM_SUITE: must be one of ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY, ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, got "ALG_AES256_GCM_IV12_TAG16_HKDF_SHA256"',
+    );
+  });
+
   it.each([
     [{ CACHE_MAX_MESSAGES: '0' }, 'CACHE_MAX_MESSAGES'],
     [{ CACHE_MAX_AGE_SECONDS: '1.5' }, 'CACHE_MAX_AGE_SECONDS'],
@@ -74,6 +85,7 @@ describe('Function: loadPipelineSettings', () => {
     [{ KMS_KEY_ARNS: 'arn:aws:kms:us-east-1:111122223333:key/abc' }, 'KMS_KEY_ARNS'],
     [{ KMS_KEY_ARNS: 'not-an-arn' }, 'KMS_KEY_ARNS'],
     [{ ALGORITHM_SUITE: 'AES' }, 'ALGORITHM_SUITE'],
+    [{ ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384' }, 'ALGORITHM_SUITE'],
     [{ MAX_ENCRYPTED_DATA_KEYS: '0' }, 'MAX_ENCRYPTED_DATA_KEYS'],
   ])('throws a ConfigError naming the variable when %o', (env, variable) => {
     // Act

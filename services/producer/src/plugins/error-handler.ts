@@ -1,9 +1,11 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { KmsUnavailableError } from '@records/data-key-cache';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { StreamUnavailableError } from '../errors.js';
 
 /** Every error code the producer answers with, and its HTTP status. Documented in the README. */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
+  BAD_REQUEST: 400,
   INVALID_JSON: 400,
   RECORD_NOT_OBJECT: 400,
   INVALID_RECORD_ID: 400,
@@ -24,6 +26,9 @@ const FASTIFY_CODES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_JSON',
+  // Raised before routing, so they reach `sendError` through Fastify's `frameworkErrors` option.
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'BAD_REQUEST',
 };
 
 function stableCode(error: FastifyError): string {
@@ -38,22 +43,33 @@ function stableCode(error: FastifyError): string {
 function publicMessage(code: string, error: FastifyError): string {
   if (code === 'INTERNAL_ERROR') return 'internal error';
   if (code === 'INVALID_JSON') return 'the body is not valid JSON';
+  // Fastify's message repeats the URL; the client already has it.
+  if (code === 'BAD_REQUEST') return 'the request URL is not valid';
   if (code === 'KMS_UNAVAILABLE') return 'the key service is unavailable; retry later';
   return error.message;
 }
 
-/** Maps every error to `{ error: { code, message } }` with a stable code; 5xx bodies hide internals. */
+/** Seconds a client should wait before retrying a 503: the key cache's back-off window when it has one. */
+function retryAfterSeconds(error: FastifyError): number {
+  if (error instanceof KmsUnavailableError) return Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+  return 1;
+}
+
+/** Answers `error` as `{ error: { code, message } }` with a stable code; 5xx bodies hide internals. */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const code = stableCode(error);
+  const status = ERROR_STATUS[code] ?? 500;
+  if (status >= 500) request.log.error({ err: error, code }, 'request failed');
+  else request.log.info({ code }, 'request refused');
+  const details = error instanceof StreamUnavailableError ? { id: error.id, regions: error.failedRegions } : {};
+  if (status === 503) reply.header('retry-after', String(retryAfterSeconds(error)));
+  return reply.status(status).send({ error: { code, message: publicMessage(code, error), ...details } });
+}
+
+/** Routes every error, and every unknown route, through `sendError`. */
 export default fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      const code = stableCode(error);
-      const status = ERROR_STATUS[code] ?? 500;
-      if (status >= 500) request.log.error({ err: error, code }, 'request failed');
-      else request.log.info({ code }, 'request refused');
-      const details = error instanceof StreamUnavailableError ? { id: error.id, regions: error.failedRegions } : {};
-      if (status === 503) reply.header('retry-after', '1');
-      return reply.status(status).send({ error: { code, message: publicMessage(code, error), ...details } });
-    });
+    app.setErrorHandler(sendError);
     app.setNotFoundHandler((request, reply) =>
       reply
         .status(404)

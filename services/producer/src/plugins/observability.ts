@@ -35,7 +35,10 @@ export default fp<ObservabilityOptions>(
     app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) =>
       isReady()
         ? { status: 'ready' }
-        : reply.status(503).send({ error: { code: 'NOT_READY', message: 'the service is not ready' } }),
+        : reply
+            .status(503)
+            .header('retry-after', '1')
+            .send({ error: { code: 'NOT_READY', message: 'the service is not ready' } }),
     );
     app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
       reply.type(registry.contentType).send(await registry.metrics()),

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -109,6 +110,63 @@ describe('Function: buildApp', () => {
     expect(response.body).not.toContain('ECONNREFUSED');
   });
 
+  it('returns Retry-After as the key back-off window in whole seconds, rounded up', async () => {
+    // Prepare
+    app = await appWith(async () => {
+      throw new KmsUnavailableError({ cause: new Error('throttled'), retryAfterMs: 2500 });
+    });
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { a: 1 } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('3');
+  });
+
+  it('returns 400 BAD_REQUEST in the error shape when the URL cannot be decoded', async () => {
+    // Prepare
+    app = await appWith(realIngestor());
+
+    // Act
+    const response = await app.inject({ method: 'GET', url: '/%c0' });
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: { code: 'BAD_REQUEST', message: 'the request URL is not valid' } });
+  });
+
+  it.each([
+    ['GET', '/readyz'],
+    ['GET', '/healthz'],
+    ['POST', '/records'],
+    ['GET', '/nope'],
+  ])('returns 503 NOT_READY with Retry-After to %s %s when it arrives while the app closes', async (method, url) => {
+    // Prepare
+    let ingested = 0;
+    app = await appWith(async () => {
+      ingested += 1;
+      return { id: 'r-1', regions: {} };
+    });
+    await app.ready();
+    // light-my-request holds an old-style (stream 1) payload until it ends and only then hands the
+    // request to the app: the request is in flight before close() and reaches the app after it.
+    const body = Object.assign(new EventEmitter(), { resume: () => undefined });
+    const inFlight = app.inject({ method, url, payload: body, headers: { 'content-type': 'application/json' } });
+    await app.close();
+
+    // Act
+    body.emit('data', '{"id":"r-1"}');
+    body.emit('end');
+    const response = await inFlight;
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json()).toEqual({ error: { code: 'NOT_READY', message: expect.any(String) } });
+    expect(ingested).toBe(0);
+  });
+
   it('returns 503 STREAM_UNAVAILABLE with the id to retry with when a region refuses the record', async () => {
     // Prepare
     app = await appWith(
@@ -170,6 +228,7 @@ describe('Function: buildApp', () => {
     expect(health.statusCode).toBe(200);
     expect(ready.statusCode).toBe(503);
     expect(ready.json().error.code).toBe('NOT_READY');
+    expect(ready.headers['retry-after']).toBe('1');
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.body).toContain('producer_records_total{outcome="accepted"} 1');
     expect(metrics.body).toContain('producer_records_total{outcome="invalid"} 1');
