@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AwsClients } from '@records/aws-clients';
 import { type ResolvedWrappingKeys, resolveWrappingKeys } from '@records/envelope';
-import { type EmulatorSet, KmsProxy, startEmulatorSet } from '@records/local-stack';
+import { type EmulatorSet, startEmulatorSet } from '@records/local-stack';
+import { KmsProxy } from '@records/local-stack/testing';
 import { DEFAULT_REGIONS, loadPipelineSettings } from '@records/pipeline-config';
 import { provisionPipeline } from '@records/provisioning';
 import { pino } from 'pino';

@@ -6,4 +6,3 @@ export * from './emulators/moto.js';
 export * from './errors.js';
 export * from './stack/stack.js';
 export * from './stack/stack-config.js';
-export * from './testing/kms-proxy.js';

@@ -1,6 +1,6 @@
 import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { AwsClients } from '@records/aws-clients';
-import { KmsProxy } from '@records/local-stack';
+import { KmsProxy } from '@records/local-stack/testing';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 

@@ -25,7 +25,6 @@ export interface EmulatorSet {
   readonly endpoints: EmulatorEndpoints;
   /** True when KMS was asked for but moto_server is not installed. */
   readonly kmsMissing: boolean;
-  readonly emulators: readonly Emulator[];
   stop(): Promise<void>;
 }
 
@@ -37,9 +36,9 @@ export async function startEmulatorSet(options: EmulatorSetOptions): Promise<Emu
   };
   const output = (name: string) =>
     options.onOutput === undefined ? {} : { onOutput: (line: string) => options.onOutput?.(name, line) };
+  const pending: Promise<void>[] = [];
   try {
     const endpoints: { kinesis?: string; dynamodb?: Record<string, string>; kms?: string } = {};
-    const pending: Promise<void>[] = [];
     if (options.services.kinesis) {
       pending.push(
         (async () => {
@@ -69,6 +68,8 @@ export async function startEmulatorSet(options: EmulatorSetOptions): Promise<Emu
         })(),
       );
     }
+    // Handlers attached before dynalite starts, so an early kinesis or moto failure is not unhandled.
+    const settled = Promise.allSettled(pending);
     if (options.services.dynamodb) {
       const dynamodb: Record<string, string> = {};
       for (const region of options.regions) {
@@ -81,11 +82,13 @@ export async function startEmulatorSet(options: EmulatorSetOptions): Promise<Emu
       }
       endpoints.dynamodb = dynamodb;
     }
-    const results = await Promise.allSettled(pending);
+    const results = await settled;
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
-    return { endpoints, kmsMissing, emulators: started, stop };
+    return { endpoints, kmsMissing, stop };
   } catch (error) {
+    // A dynalite that failed leaves kinesis-local and moto_server still starting: stop them too.
+    await Promise.allSettled(pending);
     await stop();
     throw error;
   }

@@ -24,8 +24,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
 export class SupervisedService {
   readonly #options: SupervisedServiceOptions;
   #child: ChildProcess | undefined;
-  #stopping = false;
-  #restarts = 0;
+  readonly #stopped = new AbortController();
   #loop: Promise<void> | undefined;
 
   constructor(options: SupervisedServiceOptions) {
@@ -40,23 +39,19 @@ export class SupervisedService {
     return this.#child?.pid;
   }
 
-  get restarts(): number {
-    return this.#restarts;
-  }
-
   start(): void {
     this.#loop ??= this.#run();
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
+    this.#stopped.abort();
     if (this.#child !== undefined) await stopChild(this.#child, 15_000);
     await this.#loop;
   }
 
   async #run(): Promise<void> {
     let failuresInARow = 0;
-    while (!this.#stopping) {
+    while (!this.#stopped.signal.aborted) {
       const startedAt = Date.now();
       const child = spawn(this.#options.command, this.#options.args, {
         cwd: this.#options.cwd,
@@ -77,12 +72,12 @@ export class SupervisedService {
         child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
         child.once('error', () => resolve([null, null]));
       });
-      if (this.#stopping) return;
+      if (this.#stopped.signal.aborted) return;
       failuresInARow = Date.now() - startedAt > HEALTHY_RUN_MS ? 1 : failuresInARow + 1;
       const delayMs = Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (failuresInARow - 1));
-      this.#restarts++;
       this.#options.onRestart?.(this.#options.name, code, signal, delayMs);
-      await sleep(delayMs);
+      // stop() cuts the back-off short; the loop condition then ends the run.
+      await sleep(delayMs, undefined, { signal: this.#stopped.signal }).catch(() => {});
     }
   }
 }
