@@ -44,9 +44,9 @@ async function listShards(kinesis: KinesisClient, streamName: string): Promise<S
 
 /**
  * Lists the region stream's shards and runs one ShardReader per shard, each resuming after its
- * checkpoint. Shards appearing after a reshard are picked up at the next discovery. Records are
- * independent (random partition keys), so children need not wait for their parents. One consumer
- * per region owns all of its region's shards: there are no leases to share them out.
+ * checkpoint. Shards appearing after a reshard are picked up at a later discovery, once their
+ * parents are drained. One consumer per region owns all of its region's shards: there are no
+ * leases to share them out.
  */
 export function createPoller(deps: PollerDeps): Poller {
   const controller = new AbortController();
@@ -54,11 +54,17 @@ export function createPoller(deps: PollerDeps): Poller {
   const finished = new Set<string>();
   let ready = false;
   let discovery: Promise<void> | undefined;
+  // Aborted when a shard is drained, so that its children are looked for at once.
+  let wake = new AbortController();
+  const shardDone = (shardId: string) => {
+    finished.add(shardId);
+    wake.abort();
+  };
 
   async function readShard(shardId: string): Promise<void> {
     const checkpoint = await deps.checkpoints.load(shardId);
     if (checkpoint?.kind === 'shard-end') {
-      finished.add(shardId);
+      shardDone(shardId);
       return;
     }
     const reader = new ShardReader({
@@ -69,7 +75,7 @@ export function createPoller(deps: PollerDeps): Poller {
     });
     if ((await reader.run(controller.signal)) === 'closed') {
       await deps.checkpoints.save(shardId, { kind: 'shard-end' });
-      finished.add(shardId);
+      shardDone(shardId);
     }
   }
 
@@ -85,15 +91,25 @@ export function createPoller(deps: PollerDeps): Poller {
   async function discoverLoop() {
     let failures = 0;
     while (!controller.signal.aborted) {
+      wake = new AbortController();
       try {
         const shards = await listShards(deps.kinesis, deps.streamName);
-        for (const { ShardId } of shards) {
-          if (ShardId !== undefined && !readers.has(ShardId) && !finished.has(ShardId)) startReader(ShardId);
+        const listed = new Set(shards.map((shard) => shard.ShardId));
+        // After a reshard, a child waits until its parents still in the stream are read to their end,
+        // so that records of one id (one partition key) are written in order, as KCL does.
+        const parentsDone = (shard: Shard) =>
+          [shard.ParentShardId, shard.AdjacentParentShardId].every(
+            (parent) => parent === undefined || !listed.has(parent) || finished.has(parent),
+          );
+        for (const shard of shards) {
+          const { ShardId } = shard;
+          if (ShardId === undefined || readers.has(ShardId) || finished.has(ShardId)) continue;
+          if (parentsDone(shard)) startReader(ShardId);
         }
         if (!ready) deps.logger.info({ shards: shards.length, stream: deps.streamName }, 'reading shards');
         ready = true;
         failures = 0;
-        await pause(deps.shardDiscoveryIntervalMs, controller.signal);
+        await pause(deps.shardDiscoveryIntervalMs, AbortSignal.any([controller.signal, wake.signal]));
       } catch (error) {
         failures++;
         deps.logger.warn({ err: error, failures }, 'ListShards failed; backing off');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { StreamUnavailableError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
@@ -17,6 +17,15 @@ export interface MultiRegionPusherOptions {
 }
 
 /**
+ * A hash of the record id: spread over the shards as evenly as a random key would be (ids are
+ * UUIDs or otherwise distinct), but the same id always lands on the same shard, so a record
+ * posted again after its 201 is written after the earlier version in every region.
+ */
+export function partitionKey(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+/**
  * Puts one ciphertext to the stream of every region at once. It succeeds only when every region
  * took the record, so an acknowledged record is durable in every region.
  */
@@ -31,8 +40,11 @@ export class MultiRegionPusher {
     const { regions, streamName, kinesis, metrics, logger } = this.#options;
     const results = await Promise.allSettled(
       regions.map(async (region) => {
-        // A random partition key spreads records evenly over the shards.
-        const command = new PutRecordCommand({ StreamName: streamName, Data: ciphertext, PartitionKey: randomUUID() });
+        const command = new PutRecordCommand({
+          StreamName: streamName,
+          Data: ciphertext,
+          PartitionKey: partitionKey(id),
+        });
         const { ShardId, SequenceNumber } = await kinesis(region).send(command);
         if (ShardId === undefined || SequenceNumber === undefined) throw new Error('PutRecord returned no position');
         return { shardId: ShardId, sequenceNumber: SequenceNumber };

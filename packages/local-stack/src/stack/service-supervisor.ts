@@ -11,6 +11,8 @@ export interface SupervisedServiceOptions {
   /** Each line the service prints; the service's pino lines go here. */
   readonly onOutput: (name: string, line: string) => void;
   readonly onRestart?: (name: string, exitCode: number | null, signal: NodeJS.Signals | null, delayMs: number) => void;
+  /** Waits out a restart back-off; rejects or resolves early when `signal` aborts. Tests replace it. */
+  readonly backoff?: (delayMs: number, signal: AbortSignal) => Promise<unknown>;
 }
 
 // A service that ran this long before dying is considered healthy again: its back-off resets.
@@ -77,7 +79,8 @@ export class SupervisedService {
       const delayMs = Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (failuresInARow - 1));
       this.#options.onRestart?.(this.#options.name, code, signal, delayMs);
       // stop() cuts the back-off short; the loop condition then ends the run.
-      await sleep(delayMs, undefined, { signal: this.#stopped.signal }).catch(() => {});
+      const backoff = this.#options.backoff ?? ((ms, signal) => sleep(ms, undefined, { signal }));
+      await backoff(delayMs, this.#stopped.signal).catch(() => {});
     }
   }
 }

@@ -1,4 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  DescribeStreamSummaryCommand,
+  ListShardsCommand,
+  PutRecordCommand,
+  UpdateShardCountCommand,
+  waitUntilStreamExists,
+} from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
 import { kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
@@ -177,6 +184,63 @@ describe.skipIf(kmsMissing)(
       expect(final).toEqual({ written: 2, deadLettered: 40, contextMismatch: 0, decryptFailed: 40, itemRejected: 0 });
       for (const record of good) expect(await fixture.storedRecord(region, record.id)).toEqual(record);
       expect(await metricValue(harness.registry, 'consumer_batch_retries_total')).toBe(0);
+    });
+
+    it('writes a record posted again after a reshard after its earlier version, reading the parent shard first', async () => {
+      // Prepare: the parent holds many records, then version 1 of `id`; after a split, a child holds version 2
+      pipeline = await createPipelineFixture({ shardCount: 1 });
+      const fixture = pipeline;
+      const id = `resharded-${randomUUID()}`;
+      for (let index = 0; index < 150; index++)
+        await fixture.put(region, 0, await fixture.encrypt({ id: `filler-${index}` }));
+      await fixture.put(region, 0, await fixture.encrypt({ id, version: 1 }));
+      const kinesis = fixture.clients.kinesis(region);
+      await kinesis.send(
+        new UpdateShardCountCommand({
+          StreamName: fixture.streamName,
+          TargetShardCount: 2,
+          ScalingType: 'UNIFORM_SCALING',
+        }),
+      );
+      await waitUntilStreamExists(
+        { client: kinesis, maxWaitTime: 60, minDelay: 1 },
+        { StreamName: fixture.streamName },
+      );
+      await eventually('the split to finish', async () => {
+        const { StreamDescriptionSummary } = await kinesis.send(
+          new DescribeStreamSummaryCommand({ StreamName: fixture.streamName }),
+        );
+        return StreamDescriptionSummary?.StreamStatus === 'ACTIVE' && StreamDescriptionSummary.OpenShardCount === 2
+          ? true
+          : undefined;
+      });
+      // The parent is closed now: the same hash key lands in the child that took over its range.
+      const second = await kinesis.send(
+        new PutRecordCommand({
+          StreamName: fixture.streamName,
+          PartitionKey: id,
+          ExplicitHashKey: '0',
+          Data: await fixture.encrypt({ id, version: 2 }),
+        }),
+      );
+      const { Shards } = await kinesis.send(new ListShardsCommand({ StreamName: fixture.streamName }));
+      expect(Shards?.find((shard) => shard.ShardId === second.ShardId)?.ParentShardId).toBeDefined();
+      consumer = await createConsumerHarness({
+        pipeline: fixture,
+        region,
+        kmsEndpoint: motoEndpoint(),
+        getRecordsLimit: 10,
+      });
+      const harness = consumer;
+
+      // Act
+      harness.poller.start();
+      await eventually('every record written', async () =>
+        (await counters(harness)).written >= 152 ? true : undefined,
+      );
+
+      // Assess
+      expect(await fixture.storedRecord(region, id)).toEqual({ id, version: 2 });
     });
 
     it('resumes after its checkpoint when restarted, reading only the records put while it was stopped', async () => {
