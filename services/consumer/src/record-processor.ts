@@ -102,8 +102,10 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
     metrics.written.inc({ region }, items.length - rejected.length);
     for (const letter of letters) {
       metrics.deadLettered.inc({ region, reason: letter.reason });
+      // DynamoDB's refusal can quote the item, so only its code is logged; the message is in the table.
+      const detail = letter.reason === 'ITEM_REJECTED' ? undefined : letter.message;
       logger.warn(
-        { shardId, sequenceNumber: letter.record.SequenceNumber, reason: letter.reason, detail: letter.message },
+        { shardId, sequenceNumber: letter.record.SequenceNumber, reason: letter.reason, detail },
         'record dead-lettered',
       );
     }

@@ -46,8 +46,11 @@ export class ShardReader {
     return this.#lastSequenceNumber;
   }
 
-  /** Resolves `closed` when the shard has been read to its end, `stopped` when `signal` aborted. */
-  async run(signal: AbortSignal): Promise<'closed' | 'stopped'> {
+  /**
+   * Resolves `closed` when the shard has been read to its end, `stopped` when `signal` aborted,
+   * `missing` when Kinesis no longer knows the shard.
+   */
+  async run(signal: AbortSignal): Promise<'closed' | 'stopped' | 'missing'> {
     const { kinesis, shardId, metrics, region, logger } = this.#options;
     let iterator: string | undefined;
     let failures = 0;
@@ -65,8 +68,9 @@ export class ShardReader {
           continue;
         }
         if (error instanceof Error && error.name === 'ResourceNotFoundException') {
-          logger.warn({ shardId }, 'shard no longer exists');
-          return 'closed';
+          // The stream or shard is gone, perhaps for a moment: not drained, so not checkpointed as ended.
+          logger.warn({ shardId }, 'shard not found; it is looked for again at the next discovery');
+          return 'missing';
         }
         failures++;
         logger.warn({ shardId, err: error, failures }, 'GetRecords failed; backing off');
@@ -112,23 +116,45 @@ export class ShardReader {
 
   async #processUntilDone(records: NonNullable<GetRecordsCommandOutput['Records']>, signal: AbortSignal) {
     const { shardId, region, metrics, logger } = this.#options;
-    const last = records.at(-1)?.SequenceNumber;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#options.processBatch(shardId, records);
-        if (last !== undefined) {
-          this.#lastSequenceNumber = last;
-          await this.#options.onBatchDone?.(last);
-        }
-        return;
-      } catch (error) {
+    // Stopping mid-retry is safe: nothing past the last finished batch counts as read.
+    const processed = await this.#retry(
+      signal,
+      () => this.#options.processBatch(shardId, records),
+      (error, attempt) => {
         metrics.batchRetries.inc({ region, shard_id: shardId });
         logger.warn({ shardId, err: error, attempt, records: records.length }, 'batch not done; retrying');
-        // Stopping mid-retry is safe: nothing past the last finished batch counts as read.
-        if (signal.aborted) return;
+      },
+    );
+    const last = records.at(-1)?.SequenceNumber;
+    if (!processed || last === undefined) return;
+    this.#lastSequenceNumber = last;
+    // A checkpoint that fails to save is retried on its own: the batch is not processed twice.
+    const save = this.#options.onBatchDone;
+    if (save === undefined) return;
+    await this.#retry(
+      signal,
+      () => save(last),
+      (error, attempt) => {
+        logger.warn({ shardId, err: error, attempt }, 'checkpoint not saved; retrying');
+      },
+    );
+  }
+
+  /** Runs `action` until it succeeds (true) or `signal` aborts (false), backing off between tries. */
+  async #retry(
+    signal: AbortSignal,
+    action: () => Promise<void>,
+    onFailure: (error: unknown, attempt: number) => void,
+  ): Promise<boolean> {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        await action();
+        return true;
+      } catch (error) {
+        onFailure(error, attempt);
         await pause(backoffDelay(attempt, 250, 15_000), signal);
-        if (signal.aborted) return;
       }
     }
+    return false;
   }
 }
