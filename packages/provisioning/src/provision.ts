@@ -9,7 +9,7 @@ export interface ProvisionOptions {
   readonly regions: readonly string[];
   readonly streamName: string;
   readonly shardCount: number;
-  /** The records table and the dead-letter table; both keyed by `id`. */
+  /** The tables to create, each keyed by the string attribute `id` (records, dead letters, checkpoints). */
   readonly tableNames: readonly string[];
   /** The KMS key alias to ensure in every region; leave unset when data keys are wrapped locally. */
   readonly kmsKeyAlias?: string;

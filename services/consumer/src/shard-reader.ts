@@ -42,10 +42,6 @@ export class ShardReader {
     this.#lastSequenceNumber = options.startAfterSequenceNumber;
   }
 
-  get lastSequenceNumber(): string | undefined {
-    return this.#lastSequenceNumber;
-  }
-
   /**
    * Resolves `closed` when the shard has been read to its end, `stopped` when `signal` aborted,
    * `missing` when Kinesis no longer knows the shard.

@@ -39,10 +39,6 @@ export class TableWriter {
     this.#options = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2_000, ...options };
   }
 
-  get tableName(): string {
-    return this.#options.tableName;
-  }
-
   /** Items with the same `id` collapse to the last one: a batch may not name a key twice. */
   async putAll(items: readonly Item[]): Promise<RejectedItem[]> {
     const byId = new Map<string, Item>();
