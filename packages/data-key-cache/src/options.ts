@@ -1,4 +1,5 @@
 import type { KeyringNode, NodeMaterialsManager } from '@aws-crypto/client-node';
+import type { CacheSettings } from '@records/pipeline-config';
 import type { BackoffOptions } from './kms-backoff.js';
 import type { CacheOperation, CacheResult, DataKeyCacheMetrics } from './metrics.js';
 
@@ -35,20 +36,10 @@ export interface AdaptiveRefreshOptions {
   readonly maxKeysAhead?: number;
 }
 
-export interface DataKeyCacheOptions {
+/** The bounds (capacity, max age, messages, bytes, refresh-ahead) are the pipeline's CacheSettings. */
+export interface DataKeyCacheOptions extends Omit<CacheSettings, 'maxKeysAhead'> {
   /** Where data keys come from on a miss: a keyring is wrapped in the SDK's default materials manager. */
   readonly backing: KeyringNode | NodeMaterialsManager;
-  /** Cache keys held per operation (encrypt and decrypt each), least recently used out first. */
-  readonly capacity: number;
-  readonly maxAgeSeconds: number;
-  /** Messages one data key may encrypt, at most the SDK's limit of 2^32. */
-  readonly maxMessages: number;
-  /** Plaintext bytes one data key may encrypt. */
-  readonly maxBytes: number;
-  /** Fetch the next data key in the background before the current one reaches a bound. */
-  readonly refreshAhead: boolean;
-  /** Share in (0, 1] of any bound (age, messages, bytes) at which the next data key is fetched. */
-  readonly refreshAheadAt: number;
   /**
    * With `refreshAhead`, also fetch ahead from the observed pace and KMS latency, several keys at
    * once when one key lasts less than a KMS call. On by default; `false` fetches one key at

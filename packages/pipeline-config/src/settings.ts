@@ -10,13 +10,18 @@ export type WrappingKeySettings =
   | { readonly kind: 'kms'; readonly alias: string; readonly keyArns?: Readonly<Record<string, string>> }
   | { readonly kind: 'raw-aes'; readonly keyDirectory: string };
 
+/** The data key cache's bounds; `@records/data-key-cache` takes these as they are. */
 export interface CacheSettings {
+  /** Cache keys held per operation (encrypt and decrypt each), least recently used out first. */
   readonly capacity: number;
   readonly maxAgeSeconds: number;
+  /** Messages one data key may encrypt, at most the SDK's limit of 2^32. */
   readonly maxMessages: number;
+  /** Plaintext bytes one data key may encrypt. */
   readonly maxBytes: number;
+  /** Fetch the next data key in the background before the current one reaches a bound. */
   readonly refreshAhead: boolean;
-  /** Share of any bound (age, messages, bytes) at which the next data key is fetched. */
+  /** Share in (0, 1] of any bound (age, messages, bytes) at which the next data key is fetched. */
   readonly refreshAheadAt: number;
   /** With refresh-ahead: most data keys fetched ahead of the one in use, when the pace needs them. */
   readonly maxKeysAhead: number;
