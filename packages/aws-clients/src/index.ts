@@ -1,6 +1,5 @@
 export * from './aws-clients.js';
 export * from './error-classification.js';
-export * from './kms-health.js';
 export * from './request-metrics.js';
 export * from './request-observer.js';
 export * from './startup-retry.js';

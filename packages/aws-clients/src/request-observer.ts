@@ -39,3 +39,10 @@ export function requestObserverMiddleware(service: AwsService, region: string, o
       }
     };
 }
+
+/** Fans one request event out to several observers. */
+export function combineObservers(...observers: AwsRequestObserver[]): AwsRequestObserver {
+  return (event) => {
+    for (const observer of observers) observer(event);
+  };
+}

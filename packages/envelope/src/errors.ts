@@ -16,12 +16,25 @@ export class DecryptFailedError extends EnvelopeError {
   }
 }
 
-/** The record decrypted, but its signed encryption context names another stream than it was read from. */
+// A context is the sender's to fill: what a mismatch quotes of it is cut short.
+const MAX_QUOTED_STREAM = 256;
+
+function quoteStream(stream: string | undefined): string {
+  if (stream === undefined) return 'no stream';
+  const quoted = JSON.stringify(stream.length > MAX_QUOTED_STREAM ? `${stream.slice(0, MAX_QUOTED_STREAM)}…` : stream);
+  return `stream ${quoted}`;
+}
+
+/**
+ * The record decrypted, but its signed encryption context is not the one the producer writes: it
+ * names another stream than it was read from, or carries keys besides the stream.
+ */
 export class ContextMismatchError extends EnvelopeError {
-  constructor(expectedStream: string, actualStream: string | undefined) {
+  constructor(expectedStream: string, actualStream: string | undefined, unexpectedKeys = 0) {
+    const extra = unexpectedKeys === 0 ? '' : ` and ${unexpectedKeys} unexpected key(s)`;
     super(
       'CONTEXT_MISMATCH',
-      `encryption context names stream ${JSON.stringify(actualStream ?? null)}, record was read from ${JSON.stringify(expectedStream)}`,
+      `encryption context names ${quoteStream(actualStream)}${extra}, record was read from ${JSON.stringify(expectedStream)}`,
     );
   }
 }

@@ -36,6 +36,11 @@ export interface PipelineSettings {
   readonly deadLetterTableName: string;
   /** Where each consumer keeps, per shard, the last sequence number it finished. */
   readonly checkpointTableName: string;
+  /**
+   * The one top-level item attribute the pipeline writes beside a record's own (stream, shard,
+   * sequence number, arrival time). Records may use every other name.
+   */
+  readonly pipelineAttribute: string;
   readonly wrappingKeys: WrappingKeySettings;
   readonly cache: CacheSettings;
   /** Undefined keeps the SDK's default suite. */
@@ -82,6 +87,18 @@ function wrappingKeys(env: Env, regions: readonly string[]): WrappingKeySettings
   return arns === undefined ? { kind, alias } : { kind, alias, keyArns: arns };
 }
 
+// An attribute name DynamoDB accepts at the top level of an item, other than the table's key.
+function pipelineAttribute(env: Env): string {
+  const name = stringWithDefault(env, 'PIPELINE_ATTRIBUTE', '_pipeline');
+  if (name === 'id' || name === '__proto__' || Buffer.byteLength(name) > 255) {
+    throw new ConfigError(
+      'PIPELINE_ATTRIBUTE',
+      `must be an attribute name of 1 to 255 bytes other than id, got "${name}"`,
+    );
+  }
+  return name;
+}
+
 /** Parses the settings both services share. Throws ConfigError naming the variable at fault. */
 export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): PipelineSettings {
   const regions = stringList(env, 'REGIONS', DEFAULT_REGIONS);
@@ -96,6 +113,7 @@ export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): Pipel
     tableName,
     deadLetterTableName: stringWithDefault(env, 'DEAD_LETTER_TABLE_NAME', `${tableName}-dead-letters`),
     checkpointTableName: stringWithDefault(env, 'CHECKPOINT_TABLE_NAME', `${tableName}-checkpoints`),
+    pipelineAttribute: pipelineAttribute(env),
     wrappingKeys: wrappingKeys(env, regions),
     cache: {
       capacity: integer(env, 'CACHE_CAPACITY', 100, { min: 1 }),

@@ -5,6 +5,7 @@ import {
   integer,
   loadPipelineSettings,
   loadServiceSettings,
+  oneOf,
   type PipelineSettings,
   requiredString,
   type ServiceSettings,
@@ -20,7 +21,15 @@ export interface ConsumerConfig extends ServiceSettings {
   readonly shardDiscoveryIntervalMs: number;
   /** Records of one batch decrypted at once. */
   readonly decryptConcurrency: number;
+  /** Whether messages without key commitment (from producers on the old SDK) are still read. */
+  readonly decryptCommitmentPolicy: DecryptCommitmentPolicy;
 }
+
+export const DECRYPT_COMMITMENT_POLICIES = [
+  'require-encrypt-require-decrypt',
+  'require-encrypt-allow-decrypt',
+] as const;
+export type DecryptCommitmentPolicy = (typeof DECRYPT_COMMITMENT_POLICIES)[number];
 
 export function loadConsumerConfig(env: Env): ConsumerConfig {
   const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 600, refreshAhead: false });
@@ -36,5 +45,11 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     getRecordsLimit: integer(env, 'GET_RECORDS_LIMIT', 1000, { min: 1, max: 10_000 }),
     shardDiscoveryIntervalMs: integer(env, 'SHARD_DISCOVERY_INTERVAL_MS', 30_000, { min: 1000 }),
     decryptConcurrency: integer(env, 'DECRYPT_CONCURRENCY', 16, { min: 1, max: 256 }),
+    decryptCommitmentPolicy: oneOf(
+      env,
+      'DECRYPT_COMMITMENT_POLICY',
+      DECRYPT_COMMITMENT_POLICIES,
+      'require-encrypt-require-decrypt',
+    ),
   });
 }

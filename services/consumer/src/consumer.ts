@@ -1,4 +1,4 @@
-import type { AwsClients, KmsHealth } from '@records/aws-clients';
+import type { AwsClients } from '@records/aws-clients';
 import {
   CoalescingCachingMaterialsManager,
   createDataKeyCacheMetrics,
@@ -13,15 +13,13 @@ import { createConsumerMetrics } from './metrics.js';
 import { createPoller, type Poller } from './poller.js';
 import { createRecordProcessor } from './record-processor.js';
 import { TableWriter } from './table-writer.js';
-import { classifyUnwrapFailures } from './unwrap-failure-classifier.js';
+import { createUnwrapClassifier } from './unwrap-failure-classifier.js';
 
 type LogFn = (details: object, message: string) => void;
 
 export interface ConsumerDeps {
   readonly config: ConsumerConfig;
   readonly clients: AwsClients;
-  /** Fed by the clients' request observer. */
-  readonly kmsHealth: Pick<KmsHealth, 'transientFailures'>;
   /** This region's wrapping key, resolved. */
   readonly keys: ResolvedWrappingKeys;
   readonly registry: Registry;
@@ -43,11 +41,9 @@ export interface Consumer {
 export function createConsumer(deps: ConsumerDeps): Consumer {
   const { config, clients, registry, logger } = deps;
   const { pipeline, region } = config;
-  const kms = (keyRegion: string) => clients.kms(keyRegion);
+  const unwrap = createUnwrapClassifier((keyRegion: string) => clients.kms(keyRegion));
   const materials = new CoalescingCachingMaterialsManager({
-    backing: classifyUnwrapFailures(regionKeyring(deps.keys, region, kms), () =>
-      deps.kmsHealth.transientFailures(region),
-    ),
+    backing: unwrap.materials(regionKeyring(deps.keys, region, unwrap.kms)),
     ...pipeline.cache,
     adaptiveRefresh: { maxKeysAhead: pipeline.cache.maxKeysAhead },
     ...deps.cache,
@@ -59,7 +55,13 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   const processBatch = createRecordProcessor({
     region,
     streamName: pipeline.streamName,
-    decryptor: new RecordDecryptor({ materials, maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys }),
+    pipelineAttribute: pipeline.pipelineAttribute,
+    decryptor: new RecordDecryptor({
+      materials,
+      maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys,
+      commitmentPolicy: config.decryptCommitmentPolicy,
+      ...(pipeline.algorithmSuite === undefined ? {} : { algorithmSuite: pipeline.algorithmSuite }),
+    }),
     table: new TableWriter({ dynamodb, tableName: pipeline.tableName }),
     deadLetters: new DeadLetterSink(new TableWriter({ dynamodb, tableName: pipeline.deadLetterTableName }), {
       region,

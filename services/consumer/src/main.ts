@@ -1,10 +1,4 @@
-import {
-  AwsClients,
-  combineObservers,
-  createAwsRequestMetrics,
-  KmsHealth,
-  withStartupRetries,
-} from '@records/aws-clients';
+import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
 import { createServiceRegistry } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
@@ -17,8 +11,7 @@ const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'consumer', region } });
 const registry = createServiceRegistry();
-const kmsHealth = new KmsHealth();
-const clients = new AwsClients({ observer: combineObservers(createAwsRequestMetrics(registry), kmsHealth.observer) });
+const clients = new AwsClients({ observer: createAwsRequestMetrics(registry) });
 
 // Only this region's key is resolved and used: a consumer never calls another region's KMS.
 const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
@@ -28,7 +21,7 @@ const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
     kms: (keyRegion) => clients.kms(keyRegion),
   }),
 );
-const consumer = createConsumer({ config, clients, kmsHealth, keys, registry, logger });
+const consumer = createConsumer({ config, clients, keys, registry, logger });
 const server = createStatusServer({ registry, isReady: consumer.poller.isReady });
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {

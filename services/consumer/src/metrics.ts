@@ -6,6 +6,7 @@ export interface ConsumerMetrics {
   readonly deadLettered: Counter<'region' | 'reason'>;
   readonly millisBehindLatest: Gauge<'region' | 'shard_id'>;
   readonly batchRetries: Counter<'region' | 'shard_id'>;
+  readonly decrypted: Counter<'region' | 'algorithm_suite'>;
 }
 
 export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
@@ -38,6 +39,12 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
       name: 'consumer_batch_retries_total',
       help: 'Batches retried because KMS or DynamoDB was unavailable.',
       labelNames: ['region', 'shard_id'] as const,
+      registers: [registry],
+    }),
+    decrypted: new Counter({
+      name: 'consumer_messages_decrypted_total',
+      help: 'Messages decrypted, by algorithm suite: legacy suites show producers still on the old SDK.',
+      labelNames: ['region', 'algorithm_suite'] as const,
       registers: [registry],
     }),
   };

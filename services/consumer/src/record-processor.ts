@@ -1,16 +1,18 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import type { RecordDecryptor } from '@records/envelope';
 import { PipelineError } from '@records/pipeline-config';
+import { type Item, type JsonValue, parseRecordJson, RecordItemError, recordToItem } from '@records/record-item';
 import type { DeadLetter, DeadLetterSink } from './dead-letter-sink.js';
-import { TransientProcessingError, UnprocessableRecordError } from './errors.js';
+import { TransientProcessingError } from './errors.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { Item, TableWriter } from './table-writer.js';
+import type { TableWriter } from './table-writer.js';
 
 export interface RecordProcessorDeps {
   readonly region: string;
   readonly streamName: string;
+  /** The one item attribute that holds the pipeline's own fields beside the record's. */
+  readonly pipelineAttribute: string;
   readonly decryptor: Pick<RecordDecryptor, 'decrypt'>;
   readonly table: Pick<TableWriter, 'putAll'>;
   readonly deadLetters: Pick<DeadLetterSink, 'put'>;
@@ -19,41 +21,40 @@ export interface RecordProcessorDeps {
   readonly logger: { warn(object: object, message: string): void };
 }
 
-type Outcome = { readonly item: Item } | { readonly letter: DeadLetter };
+type Outcome = { readonly item: Item; readonly record: _Record } | { readonly letter: DeadLetter };
 
-function parseRecord(plaintext: Uint8Array): Record<string, unknown> & { id: string } {
-  let value: unknown;
+// What the shared conversion refuses, as the dead-letter reasons the README documents.
+const ITEM_REASONS: Readonly<Record<string, string>> = {
+  MISSING_ID: 'MISSING_ID',
+  RESERVED_ATTRIBUTE: 'RESERVED_ATTRIBUTE',
+  RECORD_NOT_STORABLE: 'ITEM_REJECTED',
+};
+
+function parsePlaintext(plaintext: Uint8Array): JsonValue {
   try {
-    value = JSON.parse(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8'));
-  } catch {
-    throw new UnprocessableRecordError('INVALID_PAYLOAD', 'the decrypted record is not JSON');
+    return parseRecordJson(plaintext);
   } finally {
     plaintext.fill(0);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UnprocessableRecordError('INVALID_PAYLOAD', 'the decrypted record is not a JSON object');
-  }
-  const { id } = value as { id?: unknown };
-  if (typeof id !== 'string' || id === '') {
-    throw new UnprocessableRecordError('INVALID_PAYLOAD', 'the decrypted record has no string id');
-  }
-  return value as Record<string, unknown> & { id: string };
 }
 
 /**
- * Turns one batch of a shard into table items: decrypt, check the stream in the signed context,
- * write. Records that can never be written go to the dead-letter table. The batch either
- * completes (every record written or dead-lettered) or throws, and is then retried whole:
- * writes are idempotent puts keyed by record id.
+ * Turns one batch of a shard into table items: decrypt, check the signed context, write. The item
+ * is the record itself, converted exactly as the producer checked it, plus the pipeline's own
+ * attribute. Records that can never be written go to the dead-letter table. The batch either
+ * completes (every record written or dead-lettered) or throws, and is then retried whole: writes
+ * are idempotent puts keyed by record id.
  */
 export function createRecordProcessor(deps: RecordProcessorDeps) {
-  const { region, streamName, metrics, logger } = deps;
+  const { region, streamName, pipelineAttribute, metrics, logger } = deps;
 
   async function toItem(shardId: string, record: _Record): Promise<Outcome> {
     const letter = (reason: string, message: string): Outcome => ({ letter: { shardId, record, reason, message } });
     let plaintext: Uint8Array;
     try {
-      plaintext = await deps.decryptor.decrypt(record.Data ?? new Uint8Array(), streamName);
+      const decrypted = await deps.decryptor.decrypt(record.Data ?? new Uint8Array(), streamName);
+      plaintext = decrypted.plaintext;
+      metrics.decrypted.inc({ region, algorithm_suite: decrypted.suite });
     } catch (error) {
       // KMS could not be used (down, throttled, or this data key is inside the back-off of such a
       // failure): the record is not known to be bad, so the batch waits for KMS.
@@ -64,12 +65,9 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       return letter(code, error instanceof Error ? error.message : String(error));
     }
     try {
-      const value = parseRecord(plaintext);
-      return {
-        item: {
-          id: { S: value.id },
-          // Numbers past 2^53 are stored as the JSON parser read them, the same value the producer was sent.
-          record: { M: marshall(value, { removeUndefinedValues: true, allowImpreciseNumbers: true }) },
+      const { item } = recordToItem(parsePlaintext(plaintext), { pipelineAttribute });
+      item[pipelineAttribute] = {
+        M: {
           stream: { S: streamName },
           region: { S: region },
           shardId: { S: shardId },
@@ -79,8 +77,10 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
             : { arrivedAt: { S: record.ApproximateArrivalTimestamp.toISOString() } }),
         },
       };
+      return { item, record };
     } catch (error) {
-      if (error instanceof UnprocessableRecordError) return letter(error.code, error.message);
+      if (error instanceof RecordItemError) return letter(ITEM_REASONS[error.code] ?? 'INVALID_PAYLOAD', error.message);
+      if (error instanceof PipelineError) return letter('INVALID_PAYLOAD', error.message);
       return letter('INVALID_PAYLOAD', 'the decrypted record cannot be stored as an item');
     }
   }
@@ -91,15 +91,17 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       const slice = records.slice(start, start + deps.decryptConcurrency);
       outcomes.push(...(await Promise.all(slice.map((record) => toItem(shardId, record)))));
     }
-    const items = outcomes.flatMap((outcome) => ('item' in outcome ? [outcome.item] : []));
+    const written = outcomes.flatMap((outcome) => ('item' in outcome ? [outcome] : []));
     const letters = outcomes.flatMap((outcome) => ('letter' in outcome ? [outcome.letter] : []));
-    const rejected = await deps.table.putAll(items);
+    // By id: the writer may hand back copies, and keeps only the last version of an id in a batch.
+    const sources = new Map(written.map(({ item, record }) => [item.id?.S, record]));
+    const rejected = await deps.table.putAll(written.map(({ item }) => item));
     for (const { item, reason } of rejected) {
-      const record = records.find((candidate) => candidate.SequenceNumber === item.sequenceNumber?.S);
+      const record = sources.get(item.id?.S);
       if (record !== undefined) letters.push({ shardId, record, reason: 'ITEM_REJECTED', message: reason });
     }
     await deps.deadLetters.put(letters);
-    metrics.written.inc({ region }, items.length - rejected.length);
+    metrics.written.inc({ region }, written.length - rejected.length);
     for (const letter of letters) {
       metrics.deadLettered.inc({ region, reason: letter.reason });
       // DynamoDB's refusal can quote the item, so only its code is logged; the message is in the table.

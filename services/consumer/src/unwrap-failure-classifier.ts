@@ -1,32 +1,91 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type KeyringNode,
   NodeDefaultCryptographicMaterialsManager,
   type NodeMaterialsManager,
 } from '@aws-crypto/client-node';
-import { DecryptFailedError } from '@records/envelope';
+import type { KMS } from '@aws-sdk/client-kms';
+import { DecryptFailedError, type KmsClientProvider } from '@records/envelope';
 
 /**
- * The materials manager behind the consumer's cache. When unwrapping a data key fails and KMS
- * reported no failure of its own meanwhile (`transientFailures` did not move), the key is one this
- * region can never unwrap: that is the record's fault, a DecryptFailedError, which the cache
- * passes on without a back-off window and the processor dead-letters. Any other failure goes on
- * as a KMS failure, and the batch waits for KMS to come back.
+ * KMS answers to Decrypt that are about the encrypted data key the message carries, and so the
+ * record's fault: KMS will give the same answer however often it is asked. Every other failure
+ * (credentials, access denied, throttling, a disabled key, timeouts, 5xx, anything not listed here)
+ * is the pipeline's, and the batch waits for it to pass.
  */
-export function classifyUnwrapFailures(keyring: KeyringNode, transientFailures: () => number): NodeMaterialsManager {
-  const backing = new NodeDefaultCryptographicMaterialsManager(keyring);
-  return {
-    getEncryptionMaterials: (request) => backing.getEncryptionMaterials(request),
-    async decryptMaterials(request) {
-      const before = transientFailures();
+export const RECORD_FAULT_KMS_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidCiphertextException',
+  'IncorrectKeyException',
+  'ValidationException',
+]);
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+export interface UnwrapClassifier {
+  /** Give this to the keyring: it is the KMS clients, with every Decrypt failure seen. */
+  readonly kms: KmsClientProvider;
+  /** The materials manager over the keyring, classifying its failures. */
+  materials(keyring: KeyringNode): NodeMaterialsManager;
+}
+
+/**
+ * Tells the record's fault from the pipeline's when a data key cannot be unwrapped. The keyring
+ * folds KMS errors into one message, so the KMS clients it is given record each failed Decrypt in
+ * the unwrap that made it (AsyncLocalStorage follows the call, whatever runs beside it).
+ *
+ * - No KMS call failed: the message has no data key for this region's key, or KMS answered with
+ *   something the keyring refused. The record's fault: DecryptFailedError, which the cache passes on
+ *   without a back-off window and the processor dead-letters.
+ * - Every failed call is in RECORD_FAULT_KMS_ERRORS: the record's fault too.
+ * - Otherwise: the error goes on as a KMS failure, and the batch is retried.
+ */
+export function createUnwrapClassifier(kms: KmsClientProvider): UnwrapClassifier {
+  const failures = new AsyncLocalStorage<unknown[]>();
+  const observed = new Map<string, KMS>();
+  const observedKms: KmsClientProvider = (region) => {
+    const known = observed.get(region);
+    if (known !== undefined) return known;
+    const client = kms(region);
+    const send = client.decrypt.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const decrypt = async (...args: unknown[]) => {
       try {
-        return await backing.decryptMaterials(request);
+        return await send(...args);
       } catch (error) {
-        if (transientFailures() !== before) throw error;
-        const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new DecryptFailedError(`the data key cannot be unwrapped with this region's key: ${reason}`, {
-          cause: error,
-        });
+        failures.getStore()?.push(error);
+        throw error;
       }
+    };
+    const wrapped = new Proxy(client, {
+      get: (target, property, receiver) => (property === 'decrypt' ? decrypt : Reflect.get(target, property, receiver)),
+    });
+    observed.set(region, wrapped);
+    return wrapped;
+  };
+  return {
+    kms: observedKms,
+    materials(keyring) {
+      const backing = new NodeDefaultCryptographicMaterialsManager(keyring);
+      return {
+        getEncryptionMaterials: (request) => backing.getEncryptionMaterials(request),
+        async decryptMaterials(request) {
+          const seen: unknown[] = [];
+          try {
+            return await failures.run(seen, () => backing.decryptMaterials(request));
+          } catch (error) {
+            if (seen.some((failure) => !RECORD_FAULT_KMS_ERRORS.has(errorName(failure)))) throw error;
+            const reason = seen.length > 0 ? seen.map(errorName).join(', ') : firstLine(error);
+            throw new DecryptFailedError(`the data key cannot be unwrapped with this region's key: ${reason}`, {
+              cause: error,
+            });
+          }
+        },
+      };
     },
   };
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
 }

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { UnsupportedMediaTypeError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
 import errorHandler, { sendError } from './plugins/error-handler.js';
 import observability from './plugins/observability.js';
@@ -28,6 +29,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Records are JSON only: anything else is UNSUPPORTED_MEDIA_TYPE rather than a string body.
   app.removeContentTypeParser('text/plain');
+  // The body reaches the ingestor as bytes: it is decoded strictly and parsed without losing a digit
+  // there, where Fastify's parser would replace bad UTF-8 and turn numbers into doubles.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      done(new UnsupportedMediaTypeError(`records are JSON in UTF-8, not ${charset}`));
+      return;
+    }
+    done(null, body);
+  });
   await app.register(errorHandler);
   await app.register(observability, { registry: deps.registry, isReady: deps.isReady });
   // Requests that still arrive while the app closes (on open keep-alive connections) do no work;

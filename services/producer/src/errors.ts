@@ -4,8 +4,15 @@ export class ProducerError extends PipelineError {}
 
 /** The request body is not a record the pipeline can take: a 4xx the client must fix. */
 export class InvalidRecordError extends ProducerError {
-  constructor(code: 'RECORD_NOT_OBJECT' | 'INVALID_RECORD_ID' | 'RECORD_NOT_STORABLE', message: string) {
+  constructor(code: 'INVALID_RECORD_ID', message: string) {
     super(code, message);
+  }
+}
+
+/** The body's media type or charset is not JSON in UTF-8. */
+export class UnsupportedMediaTypeError extends ProducerError {
+  constructor(message: string) {
+    super('UNSUPPORTED_MEDIA_TYPE', message);
   }
 }
 

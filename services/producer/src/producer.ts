@@ -49,6 +49,7 @@ export function createProducer(deps: ProducerDeps): Producer {
   const metrics = createProducerMetrics(registry);
   const ingest = createRecordIngestor({
     streamName: pipeline.streamName,
+    pipelineAttribute: pipeline.pipelineAttribute,
     encryptor: new RecordEncryptor({
       materials,
       maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys,

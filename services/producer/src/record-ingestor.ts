@@ -1,6 +1,6 @@
 import type { RecordEncryptor } from '@records/envelope';
 import type { MultiRegionPusher, StreamPosition } from './multi-region-pusher.js';
-import { prepareRecord } from './record.js';
+import { prepareRecord, type RecordInput } from './record.js';
 
 export interface IngestResult {
   readonly id: string;
@@ -9,17 +9,19 @@ export interface IngestResult {
 
 export interface RecordIngestorDeps {
   readonly streamName: string;
+  /** The item attribute the pipeline keeps for itself; records may not use it. */
+  readonly pipelineAttribute: string;
   readonly encryptor: Pick<RecordEncryptor, 'encrypt'>;
   readonly pusher: Pick<MultiRegionPusher, 'push'>;
 }
 
-export type RecordIngestor = (body: unknown) => Promise<IngestResult>;
+export type RecordIngestor = (record: RecordInput) => Promise<IngestResult>;
 
 /** Validate, serialize, encrypt once, put everywhere. */
 export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
-  return async (body) => {
-    const record = prepareRecord(body);
-    const plaintext = Buffer.from(JSON.stringify(record), 'utf8');
+  return async (input) => {
+    const record = prepareRecord(input, deps.pipelineAttribute);
+    const plaintext = Buffer.from(record.json, 'utf8');
     let ciphertext: Uint8Array;
     try {
       ciphertext = await deps.encryptor.encrypt(plaintext, deps.streamName);

@@ -43,7 +43,7 @@ describe.skipIf(kmsMissing)('Function: regionKeyring (KMS)', () => {
       });
 
       // Act
-      const plaintext = await decryptor.decrypt(ciphertext, 'records');
+      const { plaintext } = await decryptor.decrypt(ciphertext, 'records');
 
       // Assess
       expect(Buffer.from(plaintext).toString()).toBe('{"id":"k"}');

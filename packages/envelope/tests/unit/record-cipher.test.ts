@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeDefaultCryptographicMaterialsManager } from '@aws-crypto/client-node';
 import {
+  AlgorithmSuiteIdentifier,
+  buildClient,
+  CommitmentPolicy,
+  NodeDefaultCryptographicMaterialsManager,
+} from '@aws-crypto/client-node';
+import {
+  type DecryptCommitmentPolicy,
   multiRegionKeyring,
   RecordDecryptor,
   RecordEncryptor,
@@ -29,11 +35,29 @@ function encryptor(maxEncryptedDataKeys = regions.length) {
   });
 }
 
-function decryptorFor(region: string, wrapping: ResolvedWrappingKeys = keys, maxEncryptedDataKeys = regions.length) {
+function decryptorFor(
+  region: string,
+  wrapping: ResolvedWrappingKeys = keys,
+  maxEncryptedDataKeys = regions.length,
+  commitmentPolicy?: DecryptCommitmentPolicy,
+) {
   return new RecordDecryptor({
     materials: new NodeDefaultCryptographicMaterialsManager(regionKeyring(wrapping, region, noKms)),
     maxEncryptedDataKeys,
+    ...(commitmentPolicy === undefined ? {} : { commitmentPolicy }),
   });
+}
+
+/** Encrypts as another producer might: any suite, policy and context. */
+async function encryptAs(
+  suiteId: AlgorithmSuiteIdentifier,
+  encryptionContext: Record<string, string>,
+  commitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+): Promise<Uint8Array> {
+  const { encrypt } = buildClient(commitmentPolicy);
+  const materials = new NodeDefaultCryptographicMaterialsManager(multiRegionKeyring(keys, regions, noKms));
+  const { result } = await encrypt(materials, Buffer.from('{"id":"x"}'), { suiteId, encryptionContext });
+  return result;
 }
 
 describe('Class: RecordDecryptor (local AES wrapping keys)', () => {
@@ -46,7 +70,88 @@ describe('Class: RecordDecryptor (local AES wrapping keys)', () => {
     const decrypted = await Promise.all(regions.map((region) => decryptorFor(region).decrypt(ciphertext, 'records')));
 
     // Assess
-    for (const result of decrypted) expect(Buffer.from(result).toString()).toBe(plaintext.toString());
+    for (const result of decrypted) {
+      expect(Buffer.from(result.plaintext).toString()).toBe(plaintext.toString());
+      expect(result.suite).toBe('ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384');
+    }
+  });
+
+  it('throws DECRYPT_FAILED for a legacy message without key commitment under the default policy', async () => {
+    // Prepare: what the Encryption SDK 1.x writes by default
+    const legacy = await encryptAs(
+      AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+      { stream: 'records' },
+      CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT,
+    );
+
+    // Act
+    const act = decryptorFor('us-east-1').decrypt(legacy, 'records');
+
+    // Assess
+    await expect(act).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+  });
+
+  it('returns a legacy message and names its suite under require-encrypt-allow-decrypt', async () => {
+    // Prepare
+    const legacy = await encryptAs(
+      AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+      { stream: 'records' },
+      CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT,
+    );
+
+    // Act
+    const result = await decryptorFor('us-east-1', keys, regions.length, 'require-encrypt-allow-decrypt').decrypt(
+      legacy,
+      'records',
+    );
+
+    // Assess
+    expect(Buffer.from(result.plaintext).toString()).toBe('{"id":"x"}');
+    expect(result.suite).toBe('ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384');
+  });
+
+  it.each([
+    [
+      'another committing suite',
+      AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY,
+      'require-encrypt-require-decrypt',
+      CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+    ],
+    [
+      "a legacy suite other than the example's",
+      AlgorithmSuiteIdentifier.ALG_AES128_GCM_IV12_TAG16,
+      'require-encrypt-allow-decrypt',
+      CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT,
+    ],
+  ] as const)('throws DECRYPT_FAILED for %s than the one configured', async (_name, suiteId, policy, written) => {
+    // Prepare
+    const ciphertext = await encryptAs(suiteId, { stream: 'records' }, written);
+
+    // Act
+    const act = decryptorFor('us-east-1', keys, regions.length, policy).decrypt(ciphertext, 'records');
+
+    // Assess
+    await expect(act).rejects.toMatchObject({ code: 'DECRYPT_FAILED', message: expect.stringContaining('suite') });
+  });
+
+  it('throws CONTEXT_MISMATCH when the context carries keys besides the stream', async () => {
+    // Prepare
+    const ciphertext = await encryptAs(
+      AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384,
+      { stream: 'records', tenant: 'x'.repeat(60_000) },
+    );
+
+    // Act
+    const act = decryptorFor('us-east-1').decrypt(ciphertext, 'records');
+
+    // Assess
+    await expect(act).rejects.toMatchObject({ code: 'CONTEXT_MISMATCH' });
+    await expect(act).rejects.toThrow('1 unexpected key(s)');
+    const error = await act.then(
+      () => undefined,
+      (caught: Error) => caught,
+    );
+    expect(error?.message.length).toBeLessThan(1000);
   });
 
   it('throws CONTEXT_MISMATCH when the record was encrypted for another stream', async () => {

@@ -6,6 +6,7 @@ import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '@records/aws-clients';
 import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@records/envelope';
+import Big from 'big.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type StackProcess, startStackProcess } from '../support/stack-process.js';
 
@@ -57,6 +58,15 @@ async function postRecord(url: string, body: unknown) {
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
+async function postRaw(url: string, body: string | Buffer) {
+  const response = await fetch(`${url}/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
 function metricValue(text: string, name: string, labels: Record<string, string>): number {
   return text
     .split('\n')
@@ -91,6 +101,13 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
     expect(code).toBe(0);
   });
 
+  const rawItemIn = async (region: string, table: string, id: string) => {
+    const { Item } = await clients
+      .dynamodb(region)
+      .send(new GetItemCommand({ TableName: table, Key: { id: { S: id } }, ConsistentRead: true }));
+    return Item;
+  };
+
   const itemIn = async (region: string, table: string, id: string) => {
     const { Item } = await clients
       .dynamodb(region)
@@ -124,9 +141,97 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
       for (const [index, answer] of answers.entries()) {
         const expected = { ...records[index], id: answer.body.id };
         const item = await eventually(() => itemIn(region, running.stack.table, answer.body.id));
-        expect(item.record).toEqual(expected);
-        expect(item).toMatchObject({ stream: 'records', region });
+        // The item is the record, plus the pipeline's one attribute.
+        const { _pipeline, ...record } = item;
+        expect(record).toEqual(expected);
+        expect(_pipeline).toMatchObject({
+          stream: 'records',
+          region,
+          sequenceNumber: answer.body.regions[region].sequenceNumber,
+        });
       }
+    }
+  });
+
+  it('stores every number exactly, digit for digit, in every region', async () => {
+    // Prepare: numbers a double cannot hold, 38 significant digits, the extremes of DynamoDB's range
+    const numbers: Record<string, string> = {
+      past2to53: '12345678901234567',
+      negativePast2to64: '-98765432109876543210',
+      digits38: '1.2345678901234567890123456789012345678',
+      negative38: '-9.9999999999999999999999999999999999999E+125',
+      largest: '9.9999999999999999999999999999999999999e125',
+      smallest: '1e-130',
+      smallestNegative: '-1E-130',
+      trailingZeros: '1.50000',
+      zero: '0',
+    };
+    const id = `e2e-exact-${randomUUID()}`;
+    const fields = Object.entries(numbers).map(([name, digits]) => `"${name}":${digits}`);
+    const body = `{"id":"${id}",${fields.join(',')},"nested":{"list":[${Object.values(numbers).join(',')}]}}`;
+
+    // Act
+    const response = await postRaw(running.stack.producer.url, body);
+
+    // Assess
+    expect(response.status).toBe(201);
+    for (const region of Object.keys(running.stack.regions)) {
+      const item = await eventually(() => rawItemIn(region, running.stack.table, id));
+      for (const [name, digits] of Object.entries(numbers)) {
+        expect(new Big(item[name]?.N ?? 'NaN').eq(new Big(digits)), `${name} in ${region}`).toBe(true);
+      }
+      const list = item.nested?.M?.list?.L?.map((entry) => entry.N ?? 'NaN') ?? [];
+      expect(list.map((stored, index) => new Big(stored).eq(new Big(Object.values(numbers)[index] as string)))).toEqual(
+        Object.values(numbers).map(() => true),
+      );
+    }
+  });
+
+  it.each([
+    ['a 39-digit number', '{"n":1.23456789012345678901234567890123456789}', 400, 'RECORD_NOT_STORABLE'],
+    ['a number below 1e-130', '{"n":1e-400}', 400, 'RECORD_NOT_STORABLE'],
+    ['negative zero', '{"n":-0}', 400, 'RECORD_NOT_STORABLE'],
+    ['a __proto__ key', '{"deep":{"__proto__":{"x":1}}}', 400, 'RECORD_NOT_STORABLE'],
+    ['the reserved attribute', '{"_pipeline":{"stream":"forged"}}', 400, 'RESERVED_ATTRIBUTE'],
+  ])('refuses %s with a 400 before anything is acknowledged', async (_name, body, status, code) => {
+    // Act
+    const response = await postRaw(running.stack.producer.url, body);
+
+    // Assess
+    expect(response.status).toBe(status);
+    expect(response.body).toMatchObject({ error: { code } });
+  });
+
+  it('refuses bytes that are not UTF-8 with 400 INVALID_ENCODING', async () => {
+    // Act
+    const response = await postRaw(running.stack.producer.url, Buffer.from('{"text":"caf\xe9"}', 'latin1'));
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: { code: 'INVALID_ENCODING' } });
+  });
+
+  it('stores keys named like Object.prototype members exactly, at any depth', async () => {
+    // Prepare
+    const id = `e2e-keys-${randomUUID()}`;
+    const record = {
+      id,
+      constructor: 'c',
+      toString: { hasOwnProperty: ['x', { constructor: { toString: 1 } }] },
+      hasOwnProperty: null,
+      valueOf: { __defineGetter__: true },
+      _id: 'records may use every name but the reserved one',
+    };
+
+    // Act
+    const response = await postRaw(running.stack.producer.url, JSON.stringify(record));
+
+    // Assess
+    expect(response.status).toBe(201);
+    for (const region of Object.keys(running.stack.regions)) {
+      const item = await eventually(() => itemIn(region, running.stack.table, id));
+      const { _pipeline, ...stored } = item;
+      expect(JSON.stringify(stored)).toBe(JSON.stringify(record));
     }
   });
 
@@ -223,7 +328,7 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
     expect(answers.every((answer) => answer.status === 201)).toBe(true);
     for (const answer of answers) {
       const item = await eventually(() => itemIn(victim.region, running.stack.table, answer.body.id));
-      expect(item.record.id).toBe(answer.body.id);
+      expect(item.id).toBe(answer.body.id);
     }
     expect(running.output()).toContain(`consumer-${victim.region} exited`);
     // The restarted consumer resumed after its checkpoints rather than rereading every shard.

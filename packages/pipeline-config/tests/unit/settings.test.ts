@@ -16,6 +16,7 @@ describe('Function: loadPipelineSettings', () => {
       tableName: 'records',
       deadLetterTableName: 'records-dead-letters',
       checkpointTableName: 'records-checkpoints',
+      pipelineAttribute: '_pipeline',
       wrappingKeys: { kind: 'kms', alias: 'alias/records' },
       cache: {
         capacity: 100,
@@ -87,6 +88,8 @@ describe('Function: loadPipelineSettings', () => {
     [{ ALGORITHM_SUITE: 'AES' }, 'ALGORITHM_SUITE'],
     [{ ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384' }, 'ALGORITHM_SUITE'],
     [{ MAX_ENCRYPTED_DATA_KEYS: '0' }, 'MAX_ENCRYPTED_DATA_KEYS'],
+    [{ PIPELINE_ATTRIBUTE: 'id' }, 'PIPELINE_ATTRIBUTE'],
+    [{ PIPELINE_ATTRIBUTE: 'x'.repeat(256) }, 'PIPELINE_ATTRIBUTE'],
   ])('throws a ConfigError naming the variable when %o', (env, variable) => {
     // Act
     const act = () => loadPipelineSettings(env, producerDefaults);

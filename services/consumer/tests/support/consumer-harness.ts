@@ -1,4 +1,4 @@
-import { AwsClients, combineObservers, createAwsRequestMetrics, KmsHealth } from '@records/aws-clients';
+import { AwsClients, createAwsRequestMetrics } from '@records/aws-clients';
 import type { BackoffOptions } from '@records/data-key-cache';
 import { resolveWrappingKeys } from '@records/envelope';
 import { Registry } from 'prom-client';
@@ -18,6 +18,8 @@ export interface ConsumerHarnessOptions {
   /** The data key cache's clock; a test moves it by hand to hold a back-off window open. */
   readonly cacheClock?: () => number;
   readonly getRecordsLimit?: number;
+  /** More configuration, as the environment would give it. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ConsumerHarness {
@@ -30,7 +32,7 @@ export interface ConsumerHarness {
 
 /**
  * One region's consumer, wired as `src/main.ts` wires it (config parsed from an environment,
- * one Registry, KmsHealth fed by the clients' observer, the coalescing cache over the region's
+ * one Registry, the coalescing cache over the region's
  * keyring), with clients pointed at the emulators and one attempt per AWS request.
  */
 export async function createConsumerHarness(options: ConsumerHarnessOptions): Promise<ConsumerHarness> {
@@ -45,15 +47,15 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     IDLE_POLL_MS: '200',
     GET_RECORDS_LIMIT: String(options.getRecordsLimit ?? 1000),
     SHARD_DISCOVERY_INTERVAL_MS: '60000',
+    ...options.env,
   });
   const logger = new RecordingLogger();
   const registry = new Registry();
-  const kmsHealth = new KmsHealth();
   const clients = new AwsClients({
     endpoints: { kinesis: kinesisEndpoint(), dynamodb: dynamodbEndpoints(), kms: options.kmsEndpoint },
     credentials,
     maxAttempts: 1,
-    observer: combineObservers(createAwsRequestMetrics(registry), kmsHealth.observer),
+    observer: createAwsRequestMetrics(registry),
   });
   const keys = await resolveWrappingKeys({
     settings: config.pipeline.wrappingKeys,
@@ -63,7 +65,6 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
   const consumer = createConsumer({
     config,
     clients,
-    kmsHealth,
     keys,
     registry,
     logger,

@@ -29,7 +29,7 @@ export interface PipelineFixture {
   encrypt(record: unknown, streamName?: string): Promise<Uint8Array>;
   /** Puts bytes onto the stream in `region`, on the shard at `shardIndex` (in ListShards order). */
   put(region: string, shardIndex: number, data: Uint8Array): Promise<PutResult>;
-  /** The `record` attribute of the item with this id, unmarshalled; undefined when absent. */
+  /** The item with this id without the pipeline's attribute, unmarshalled; undefined when absent. */
   storedRecord(region: string, id: string): Promise<Record<string, unknown> | undefined>;
   item(region: string, table: string, id: string): Promise<Record<string, AttributeValue> | undefined>;
   count(region: string, table: string): Promise<number>;
@@ -122,8 +122,9 @@ export async function createPipelineFixture(
     },
     async storedRecord(region, id) {
       const found = await item(region, tableName, id);
-      const record = found?.record?.M;
-      return record === undefined ? undefined : unmarshall(record);
+      if (found === undefined) return undefined;
+      const { _pipeline, ...record } = found;
+      return unmarshall(record);
     },
     item,
     async count(region, table) {

@@ -58,6 +58,7 @@ describe('Function: loadConsumerConfig', () => {
       getRecordsLimit: 1000,
       shardDiscoveryIntervalMs: 30_000,
       decryptConcurrency: 16,
+      decryptCommitmentPolicy: 'require-encrypt-require-decrypt',
       shutdownGraceMs: 10_000,
     });
     expect(config.pipeline).toMatchObject({
@@ -81,6 +82,7 @@ describe('Function: loadConsumerConfig', () => {
     ['REGION', 'nowhere-1'],
     ['LOG_LEVEL', 'verbose'],
     ['SHARD_DISCOVERY_INTERVAL_MS', 'soon'],
+    ['DECRYPT_COMMITMENT_POLICY', 'forbid-encrypt-allow-decrypt'],
   ])('throws a ConfigError naming %s when it is %s', (variable, value) => {
     // Prepare
     const env = { REGION: 'us-east-1', [variable]: value };

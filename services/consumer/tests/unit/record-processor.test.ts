@@ -16,6 +16,7 @@ const REGION = 'eu-west-1';
 const STREAM = 'records';
 const SHARD = 'shardId-000000000001';
 const ARRIVED = new Date('2024-05-01T12:00:00.000Z');
+const PIPELINE = '_pipeline';
 
 /** What the fake decryptor does with a ciphertext: return this plaintext, or throw this error. */
 type Script = Readonly<Record<string, string | Error>>;
@@ -48,6 +49,7 @@ function harness(
   const processBatch = createRecordProcessor({
     region: REGION,
     streamName: STREAM,
+    pipelineAttribute: PIPELINE,
     decryptor: {
       async decrypt(ciphertext: Uint8Array, expectedStream: string) {
         expectedStreams.add(expectedStream);
@@ -60,7 +62,7 @@ function harness(
         if (entry instanceof Error) throw entry;
         const plaintext = new Uint8Array(Buffer.from(entry));
         plaintexts.push(plaintext);
-        return plaintext;
+        return { plaintext, suite: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384' };
       },
     },
     table: {
@@ -81,7 +83,12 @@ function harness(
     decryptConcurrency: options.decryptConcurrency ?? 16,
     logger,
   });
-  const written = () => putAllCalls.flat().map((item) => unmarshall(item.record?.M ?? {}));
+  // The record's own attributes, as a reader of the table sees them without the pipeline's.
+  const written = () =>
+    putAllCalls.flat().map((item) => {
+      const { [PIPELINE]: _pipeline, ...record } = item;
+      return unmarshall(record);
+    });
   return {
     processBatch,
     registry,
@@ -165,7 +172,6 @@ describe('Function: createRecordProcessor', () => {
     ['is a JSON array', '[{"id":"x"}]'],
     ['is a JSON string', '"x"'],
     ['is JSON null', 'null'],
-    ['has no id', '{"name":"x"}'],
     ['has a numeric id', '{"id":7}'],
     ['has an empty id', '{"id":""}'],
   ])('dead-letters the record with reason INVALID_PAYLOAD when its plaintext %s', async (_case, plaintext) => {
@@ -181,6 +187,56 @@ describe('Function: createRecordProcessor', () => {
       expect.objectContaining({ shardId: SHARD, record: records[0], reason: 'INVALID_PAYLOAD' }),
     ]);
     expect(written()).toEqual([{ id: 'good' }]);
+  });
+
+  it.each([
+    ['MISSING_ID', 'has no id', '{"name":"x"}'],
+    ['RESERVED_ATTRIBUTE', 'uses the pipeline attribute', '{"id":"r","_pipeline":{"stream":"forged"}}'],
+    ['ITEM_REJECTED', 'holds a number no table can store', '{"id":"n","x":1e-400}'],
+  ])('dead-letters the record with reason %s when its plaintext %s', async (reason, _case, plaintext) => {
+    // Prepare
+    const records = batch('bad', 'good');
+    const { processBatch, deadLettered, written } = harness({ bad: plaintext, good: '{"id":"good"}' });
+
+    // Act
+    await processBatch(SHARD, records);
+
+    // Assess
+    expect(deadLettered).toEqual([expect.objectContaining({ shardId: SHARD, record: records[0], reason })]);
+    expect(written()).toEqual([{ id: 'good' }]);
+  });
+
+  it('writes numbers as the digits they were sent with, and keys named like Object members', async () => {
+    // Prepare
+    const plaintext =
+      '{"id":"n","big":12345678901234567,"d":1.2345678901234567890123456789012345678,"tiny":-1e-130,"constructor":{"__defineGetter__":[9007199254740993]}}';
+    const { processBatch, putAllCalls } = harness({ a: plaintext });
+
+    // Act
+    await processBatch(SHARD, batch('a'));
+
+    // Assess
+    const [item] = putAllCalls.flat();
+    expect(item?.big).toEqual({ N: '12345678901234567' });
+    expect(item?.d).toEqual({ N: '1.2345678901234567890123456789012345678' });
+    expect(item?.tiny).toEqual({ N: '-1e-130' });
+    expect(item?.constructor).toEqual({ M: { __defineGetter__: { L: [{ N: '9007199254740993' }] } } });
+  });
+
+  it('counts decrypted messages by algorithm suite', async () => {
+    // Prepare
+    const { processBatch, registry } = harness({ a: '{"id":"a"}', b: '{"id":"b"}' });
+
+    // Act
+    await processBatch(SHARD, batch('a', 'b'));
+
+    // Assess
+    expect(
+      await metricValue(registry, 'consumer_messages_decrypted_total', {
+        region: REGION,
+        algorithm_suite: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384',
+      }),
+    ).toBe(2);
   });
 
   it('returns items DynamoDB rejects as ITEM_REJECTED dead letters and counts only the rest as written', async () => {
@@ -209,7 +265,7 @@ describe('Function: createRecordProcessor', () => {
     ).toBe(1);
   });
 
-  it('returns items that carry the record, its stream, region, shard, sequence number and arrival time', async () => {
+  it('returns items that are the record, plus one attribute with its stream, region, shard, sequence number and arrival time', async () => {
     // Prepare
     const value = { id: 'order-1', lines: [{ sku: 'A-1', qty: 2 }], paid: false, note: 'héllo ✓', nothing: null };
     const records = batch('a');
@@ -220,14 +276,16 @@ describe('Function: createRecordProcessor', () => {
 
     // Assess
     const [item] = putAllCalls.flat();
-    expect(unmarshall(item?.record?.M ?? {})).toEqual(value);
-    expect(item).toMatchObject({
-      id: { S: 'order-1' },
-      stream: { S: STREAM },
-      region: { S: REGION },
-      shardId: { S: SHARD },
-      sequenceNumber: { S: records[0]?.SequenceNumber },
-      arrivedAt: { S: ARRIVED.toISOString() },
+    const { [PIPELINE]: pipeline, ...record } = item ?? {};
+    expect(unmarshall(record)).toEqual(value);
+    expect(pipeline).toEqual({
+      M: {
+        stream: { S: STREAM },
+        region: { S: REGION },
+        shardId: { S: SHARD },
+        sequenceNumber: { S: records[0]?.SequenceNumber },
+        arrivedAt: { S: ARRIVED.toISOString() },
+      },
     });
   });
 
@@ -272,6 +330,9 @@ describe('Function: createRecordProcessor', () => {
 
     // Assess
     expect(logger.lines.filter((line) => line.message === 'record dead-lettered')).toHaveLength(5);
+    expect(
+      logger.lines.find((line) => line.message === 'record dead-lettered' && line.details.reason === 'MISSING_ID'),
+    ).toBeDefined();
     expect(logger.text()).not.toMatch(/SECRET/);
   });
 

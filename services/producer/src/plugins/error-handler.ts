@@ -7,8 +7,10 @@ import { StreamUnavailableError } from '../errors.js';
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
   BAD_REQUEST: 400,
   INVALID_JSON: 400,
+  INVALID_ENCODING: 400,
   RECORD_NOT_OBJECT: 400,
   INVALID_RECORD_ID: 400,
+  RESERVED_ATTRIBUTE: 400,
   RECORD_NOT_STORABLE: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
@@ -42,6 +44,7 @@ function stableCode(error: FastifyError): string {
 
 function publicMessage(code: string, error: FastifyError): string {
   if (code === 'INTERNAL_ERROR') return 'internal error';
+  if (code === 'INVALID_JSON' && error.message.startsWith('the body')) return error.message;
   if (code === 'INVALID_JSON') return 'the body is not valid JSON';
   // Fastify's message repeats the URL; the client already has it.
   if (code === 'BAD_REQUEST') return 'the request URL is not valid';

@@ -111,7 +111,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
         }),
         maxEncryptedDataKeys: regions.length,
       });
-      const plaintext = await decryptor.decrypt(ciphertexts[index] as Uint8Array, name);
+      const { plaintext } = await decryptor.decrypt(ciphertexts[index] as Uint8Array, name);
       expect(JSON.parse(Buffer.from(plaintext).toString('utf8'))).toEqual(body);
     }
   });

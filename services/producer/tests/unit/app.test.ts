@@ -28,6 +28,7 @@ async function appWith(ingest: RecordIngestor, options: { ready?: boolean; logs?
 function realIngestor(push = async () => ({ 'us-east-1': POSITION, 'eu-west-1': POSITION })): RecordIngestor {
   return createRecordIngestor({
     streamName: 'records',
+    pipelineAttribute: '_pipeline',
     encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
     pusher: { push },
   });
@@ -59,7 +60,34 @@ describe('Function: buildApp', () => {
       'a __proto__ key',
       { payload: '{"__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } },
       400,
+      'RECORD_NOT_STORABLE',
+    ],
+    [
+      'a key given twice',
+      { payload: '{"a":1,"a":2}', headers: { 'content-type': 'application/json' } },
+      400,
       'INVALID_JSON',
+    ],
+    [
+      'bytes that are not UTF-8',
+      {
+        payload: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'INVALID_ENCODING',
+    ],
+    [
+      'a UTF-16 charset',
+      { payload: '{"a":1}', headers: { 'content-type': 'application/json; charset=utf-16le' } },
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'the reserved attribute',
+      { payload: '{"_pipeline":{"stream":"x"}}', headers: { 'content-type': 'application/json' } },
+      400,
+      'RESERVED_ATTRIBUTE',
     ],
     [
       'a numeric id',

@@ -7,6 +7,7 @@ describe('Function: createRecordIngestor', () => {
     let seen: Uint8Array | undefined;
     const ingest = createRecordIngestor({
       streamName: 'records',
+      pipelineAttribute: '_pipeline',
       encryptor: {
         encrypt: async (plaintext) => {
           seen = plaintext;
@@ -31,6 +32,7 @@ describe('Function: createRecordIngestor', () => {
     let pushed: Uint8Array | undefined;
     const ingest = createRecordIngestor({
       streamName: 'records',
+      pipelineAttribute: '_pipeline',
       encryptor: {
         encrypt: async (plaintext) => {
           seen = plaintext;
