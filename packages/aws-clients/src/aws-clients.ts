@@ -23,6 +23,8 @@ export interface AwsClientsOptions {
   readonly maxAttempts?: number;
   /** Sees every attempt of every request, for metrics. */
   readonly observer?: AwsRequestObserver;
+  /** Longest wait for an answer, per attempt, before it fails as a timeout. Default 10 s. */
+  readonly requestTimeoutMs?: number;
 }
 
 interface ObservableClient {
@@ -38,15 +40,19 @@ export class AwsClients {
   readonly #options: AwsClientsOptions;
   readonly #clients = new Map<string, ObservableClient>();
   // Plain HTTP/1.1 with keep-alive: the Kinesis client otherwise picks HTTP/2, which plain-HTTP emulators refuse.
-  readonly #requestHandler = new NodeHttpHandler({
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
-    connectionTimeout: 5_000,
-    requestTimeout: 30_000,
-  });
+  readonly #requestHandler: NodeHttpHandler;
 
   constructor(options: AwsClientsOptions = {}) {
     this.#options = options;
+    this.#requestHandler = new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      connectionTimeout: 5_000,
+      // Without throwOnRequestTimeout the handler only logs a warning, and a silent endpoint holds
+      // a request (and the batch or POST behind it) for as long as it stays silent.
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      throwOnRequestTimeout: true,
+    });
   }
 
   kinesis(region: string): KinesisClient {

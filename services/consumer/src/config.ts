@@ -25,6 +25,22 @@ export interface ConsumerConfig extends ServiceSettings {
   readonly decryptCommitmentPolicy: DecryptCommitmentPolicy;
 }
 
+export interface LambdaConfig extends ConsumerConfig {
+  /** Records processed at once; after a failure, Lambda retries from the first record of its chunk. */
+  readonly lambdaChunkSize: number;
+  /** Time left unused at the end of an invocation: what is not done by then is reported for retry. */
+  readonly lambdaReserveMs: number;
+}
+
+/** The Lambda handler's configuration: the consumer's, in the function's own region (AWS_REGION). */
+export function loadLambdaConfig(env: Env): LambdaConfig {
+  return deepFreeze({
+    ...loadConsumerConfig({ ...env, REGION: env.REGION ?? env.AWS_REGION }),
+    lambdaChunkSize: integer(env, 'LAMBDA_CHUNK_SIZE', 25, { min: 1, max: 10_000 }),
+    lambdaReserveMs: integer(env, 'LAMBDA_RESERVE_MS', 5_000, { min: 0 }),
+  });
+}
+
 export const DECRYPT_COMMITMENT_POLICIES = [
   'require-encrypt-require-decrypt',
   'require-encrypt-allow-decrypt',

@@ -22,7 +22,11 @@ const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
   }),
 );
 const consumer = createConsumer({ config, clients, keys, registry, logger });
-const server = createStatusServer({ registry, isReady: consumer.poller.isReady });
+const server = createStatusServer({
+  registry,
+  isReady: consumer.poller.isReady,
+  stalledShards: consumer.poller.stalledShards,
+});
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'stopping after an unexpected error');

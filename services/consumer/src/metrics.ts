@@ -7,6 +7,7 @@ export interface ConsumerMetrics {
   readonly millisBehindLatest: Gauge<'region' | 'shard_id'>;
   readonly batchRetries: Counter<'region' | 'shard_id'>;
   readonly decrypted: Counter<'region' | 'algorithm_suite'>;
+  readonly stalledShards: Gauge<'region'>;
 }
 
 export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
@@ -39,6 +40,12 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
       name: 'consumer_batch_retries_total',
       help: 'Batches retried because KMS or DynamoDB was unavailable.',
       labelNames: ['region', 'shard_id'] as const,
+      registers: [registry],
+    }),
+    stalledShards: new Gauge({
+      name: 'consumer_stalled_shards',
+      help: 'Shards waiting to retry a batch that failed for a reason outside its records (KMS or DynamoDB unavailable).',
+      labelNames: ['region'] as const,
       registers: [registry],
     }),
     decrypted: new Counter({

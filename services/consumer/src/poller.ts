@@ -27,6 +27,8 @@ export interface Poller {
   stop(): Promise<void>;
   /** True once the shards have been listed and their readers started. */
   isReady(): boolean;
+  /** Shards whose current batch keeps failing (KMS or DynamoDB unavailable), waiting to retry it. */
+  stalledShards(): string[];
 }
 
 async function listShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
@@ -53,6 +55,12 @@ export function createPoller(deps: PollerDeps): Poller {
   const readers = new Map<string, Promise<unknown>>();
   const finished = new Set<string>();
   let ready = false;
+  const stalled = new Set<string>();
+  const setStalled = (shardId: string, isStalled: boolean) => {
+    if (isStalled) stalled.add(shardId);
+    else stalled.delete(shardId);
+    deps.metrics.stalledShards.set({ region: deps.region }, stalled.size);
+  };
   let discovery: Promise<void> | undefined;
   // Aborted when a shard is drained, so that its children are looked for at once.
   let wake = new AbortController();
@@ -72,6 +80,7 @@ export function createPoller(deps: PollerDeps): Poller {
       shardId,
       ...(checkpoint === undefined ? {} : { startAfterSequenceNumber: checkpoint.sequenceNumber }),
       onBatchDone: (sequenceNumber) => deps.checkpoints.save(shardId, { kind: 'after', sequenceNumber }),
+      onStall: (isStalled) => setStalled(shardId, isStalled),
     });
     if ((await reader.run(controller.signal)) === 'closed') {
       await deps.checkpoints.save(shardId, { kind: 'shard-end' });
@@ -84,7 +93,10 @@ export function createPoller(deps: PollerDeps): Poller {
       .catch((error: unknown) => {
         deps.logger.warn({ shardId, err: error }, 'shard reader failed; it restarts at the next discovery');
       })
-      .finally(() => readers.delete(shardId));
+      .finally(() => {
+        readers.delete(shardId);
+        setStalled(shardId, false);
+      });
     readers.set(shardId, run);
   }
 
@@ -129,5 +141,6 @@ export function createPoller(deps: PollerDeps): Poller {
       await Promise.allSettled(readers.values());
     },
     isReady: () => ready,
+    stalledShards: () => [...stalled],
   };
 }

@@ -23,6 +23,8 @@ export interface ShardReaderOptions {
   readonly startAfterSequenceNumber?: string;
   /** Called after a batch is fully written or dead-lettered, with its last sequence number. */
   readonly onBatchDone?: (sequenceNumber: string) => Promise<void>;
+  /** Told when the shard stalls on a batch that keeps failing (true), and when it moves again (false). */
+  readonly onStall?: (stalled: boolean) => void;
 }
 
 // Kinesis allows five GetRecords calls a second per shard.
@@ -145,9 +147,11 @@ export class ShardReader {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
         await action();
+        if (attempt > 1) this.#options.onStall?.(false);
         return true;
       } catch (error) {
         onFailure(error, attempt);
+        if (attempt === 1) this.#options.onStall?.(true);
         await pause(backoffDelay(attempt, 250, 15_000), signal);
       }
     }

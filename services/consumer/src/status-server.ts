@@ -5,6 +5,8 @@ import type { Registry } from 'prom-client';
 export interface StatusServerDeps {
   readonly registry: Registry;
   readonly isReady: () => boolean;
+  /** Shards stalled on a failing batch: the consumer answers /readyz with 503 STALLED meanwhile. */
+  readonly stalledShards?: () => readonly string[];
 }
 
 function json(status: number, body: unknown): [number, string, string] {
@@ -24,9 +26,15 @@ export function createStatusServer(deps: StatusServerDeps): Server {
     } else if (path === '/healthz') {
       answer = json(200, { status: 'ok' });
     } else if (path === '/readyz') {
-      answer = deps.isReady()
-        ? json(200, { status: 'ready' })
-        : json(503, { error: { code: 'NOT_READY', message: 'the consumer is not reading its shards yet' } });
+      const stalled = deps.stalledShards?.() ?? [];
+      if (!deps.isReady()) {
+        answer = json(503, { error: { code: 'NOT_READY', message: 'the consumer is not reading its shards yet' } });
+      } else if (stalled.length > 0) {
+        const message = `retrying a batch on ${stalled.join(', ')}: KMS or DynamoDB is failing`;
+        answer = json(503, { error: { code: 'STALLED', message, shards: stalled } });
+      } else {
+        answer = json(200, { status: 'ready' });
+      }
     } else if (path === '/metrics') {
       answer = [200, deps.registry.contentType, await deps.registry.metrics()];
     } else {

@@ -19,11 +19,21 @@ export interface CallFilter {
 /**
  * `forward` passes requests on. `refuse` drops every connection as it is accepted, so the client
  * gets no HTTP answer at all. `unavailable` answers 503 with a plain-text body, as a load balancer
- * in front of KMS does. `refuse(filter)` answers matching requests with KMS's own internal error.
+ * in front of KMS does. `silent` takes requests and never answers. `refuse(filter)` answers matching
+ * requests with KMS's own internal error, or with the error `answer` names.
  */
-export type KmsProxyMode = 'forward' | 'refuse' | 'unavailable';
+export type KmsProxyMode = 'forward' | 'refuse' | 'unavailable' | 'silent';
 
-const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kms\//;
+/** An error answer in the service's own JSON shape, e.g. `{ status: 400, type: 'ExpiredTokenException' }`. */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly type: string;
+}
+
+const INTERNAL_ERROR: ErrorAnswer = { status: 500, type: 'KMSInternalException' };
+
+// Any service's scope: the proxy also stands in front of dynalite, to stage a DynamoDB outage.
+const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/[a-z0-9]+\//;
 
 function matches(call: { operation: string; region: string }, filter: CallFilter): boolean {
   return (
@@ -47,6 +57,8 @@ export class KmsProxy {
   readonly #calls: KmsCall[] = [];
   #mode: KmsProxyMode = 'forward';
   #refusing: CallFilter | undefined;
+  #refuseAfter = 0;
+  #answer: ErrorAnswer = INTERNAL_ERROR;
   #droppedConnections = 0;
 
   private constructor(server: Server, target: URL) {
@@ -88,9 +100,14 @@ export class KmsProxy {
     return this.#droppedConnections + this.refusedCount();
   }
 
-  /** Answers matching requests (every request without a filter) with a KMS internal error. */
-  refuse(filter: CallFilter = {}): void {
+  /**
+   * Answers matching requests (every request without a filter) with a KMS internal error, once
+   * `after` of them have been forwarded since this call.
+   */
+  refuse(filter: CallFilter = {}, options: { after?: number; answer?: ErrorAnswer } = {}): void {
     this.#refusing = filter;
+    this.#answer = options.answer ?? INTERNAL_ERROR;
+    this.#refuseAfter = this.count(filter) + (options.after ?? 0);
   }
 
   switchTo(mode: KmsProxyMode): void {
@@ -135,8 +152,16 @@ export class KmsProxy {
     const target = String(incoming.headers['x-amz-target'] ?? '');
     const operation = target.slice(target.indexOf('.') + 1) || 'Unknown';
     const region = CREDENTIAL_SCOPE.exec(String(incoming.headers.authorization ?? ''))?.[1] ?? 'unknown';
+    const refusing = this.#refusing;
+    if (this.#mode === 'silent') {
+      // Read the request, answer nothing; the connection closes with the proxy.
+      this.#calls.push({ operation, region, refused: true });
+      incoming.resume();
+      return;
+    }
     const refused =
-      this.#mode === 'unavailable' || (this.#refusing !== undefined && matches({ operation, region }, this.#refusing));
+      this.#mode === 'unavailable' ||
+      (refusing !== undefined && matches({ operation, region }, refusing) && this.count(refusing) >= this.#refuseAfter);
     this.#calls.push({ operation, region, refused });
     if (refused) {
       incoming.resume();
@@ -144,8 +169,8 @@ export class KmsProxy {
         outgoing.writeHead(503, { 'content-type': 'text/plain' });
         outgoing.end('Service Unavailable');
       } else {
-        outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-        outgoing.end(JSON.stringify({ __type: 'KMSInternalException', message: 'The KMS proxy refused the request' }));
+        outgoing.writeHead(this.#answer.status, { 'content-type': 'application/x-amz-json-1.1' });
+        outgoing.end(JSON.stringify({ __type: this.#answer.type, message: 'The proxy refused the request' }));
       }
       return;
     }

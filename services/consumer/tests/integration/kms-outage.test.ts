@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KmsProxy, type KmsProxyMode } from '@records/local-stack/testing';
+import { type ErrorAnswer, KmsProxy, type KmsProxyMode } from '@records/local-stack/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
 import { kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
@@ -59,17 +59,26 @@ describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', 
       written: () => value('consumer_records_written_total'),
       deadLettered: () => value('consumer_records_dead_lettered_total'),
       read: () => value('consumer_records_read_total'),
+      stalled: () => value('consumer_stalled_shards'),
       retries: (shardId?: string) =>
         value('consumer_batch_retries_total', shardId === undefined ? {} : { shard_id: shardId }),
     };
   }
 
-  it.each<[string, KmsProxyMode]>([
+  type Outage = KmsProxyMode | ErrorAnswer;
+
+  it.each<[string, Outage]>([
     ['refuses connections', 'refuse'],
     ['answers 503 like a load balancer', 'unavailable'],
+    ['never answers', 'silent'],
+    ['answers ExpiredTokenException (expired credentials)', { status: 400, type: 'ExpiredTokenException' }],
+    ['answers AccessDeniedException (a key policy)', { status: 400, type: 'AccessDeniedException' }],
+    ['answers ThrottlingException', { status: 400, type: 'ThrottlingException' }],
+    ['answers 500 KMSInternalException', { status: 500, type: 'KMSInternalException' }],
+    ['answers an error no one has heard of', { status: 400, type: 'SomethingNewException' }],
   ])(
-    'retries and dead-letters nothing while the KMS endpoint %s, then writes every record once it is back',
-    async (_how, mode) => {
+    'retries, shows the stall and dead-letters nothing while KMS %s, then writes every record once it is back',
+    async (_how, outage) => {
       // Prepare
       const { fixture, proxy, harness } = await started({ cachingProducer: true });
       const metrics = reader(harness);
@@ -79,7 +88,8 @@ describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', 
         puts.push(await fixture.put(region, index % 2, await fixture.encrypt(record)));
       }
       const shardIds = [...new Set(puts.map((put) => put.shardId))];
-      proxy.switchTo(mode);
+      if (typeof outage === 'string') proxy.switchTo(outage);
+      else proxy.refuse({ operation: 'Decrypt' }, { answer: outage });
 
       // Act
       harness.poller.start();
@@ -95,8 +105,10 @@ describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', 
         items: await fixture.count(region, fixture.tableName),
         retries: await metrics.retries(),
         turnedAway: proxy.turnedAway,
+        stalled: harness.poller.stalledShards().sort(),
+        stalledGauge: await metrics.stalled(),
       };
-      proxy.switchTo('forward');
+      proxy.restore();
       await eventually('every record written, or one dead-lettered', async () =>
         (await metrics.written()) + (await metrics.deadLettered()) >= records.length ? true : undefined,
       );
@@ -106,7 +118,11 @@ describe.skipIf(kmsMissing)('Function: createPoller, while KMS is unreachable', 
       expect(down).toMatchObject({ deadLettered: 0, deadLetterItems: 0, written: 0, items: 0 });
       expect(down.retries).toBeGreaterThanOrEqual(4);
       expect(down.turnedAway).toBeGreaterThan(0);
+      expect(down.stalled).toEqual([...shardIds].sort());
+      expect(down.stalledGauge).toBe(2);
       expect(await metrics.written()).toBe(records.length);
+      await eventually('the stall cleared', async () => ((await metrics.stalled()) === 0 ? true : undefined));
+      expect(harness.poller.stalledShards()).toEqual([]);
       expect(await metrics.deadLettered()).toBe(0);
       expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
       for (const record of records) expect(await fixture.storedRecord(region, record.id)).toEqual(record);

@@ -11,7 +11,7 @@ describe('Function: createStatusServer', () => {
     server = undefined;
   });
 
-  async function started(isReady: () => boolean = () => true) {
+  async function started(isReady: () => boolean = () => true, stalledShards: () => string[] = () => []) {
     const registry = new Registry();
     const written = new Counter({
       name: 'consumer_records_written_total',
@@ -19,7 +19,7 @@ describe('Function: createStatusServer', () => {
       labelNames: ['region'] as const,
       registers: [registry],
     });
-    server = createStatusServer({ registry, isReady });
+    server = createStatusServer({ registry, isReady, stalledShards });
     const { port } = await listen(server, '127.0.0.1', 0);
     return { url: `http://127.0.0.1:${port}`, registry, written };
   }
@@ -53,6 +53,26 @@ describe('Function: createStatusServer', () => {
     expect(beforeBody).toMatchObject({ error: { code: 'NOT_READY' } });
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ status: 'ready' });
+  });
+
+  it('returns 503 STALLED from /readyz, naming the shards, while a batch keeps failing', async () => {
+    // Prepare
+    let stalled = ['shardId-000000000001'];
+    const { url } = await started(
+      () => true,
+      () => stalled,
+    );
+
+    // Act
+    const during = await fetch(`${url}/readyz`);
+    const duringBody = await during.json();
+    stalled = [];
+    const after = await fetch(`${url}/readyz`);
+
+    // Assess
+    expect(during.status).toBe(503);
+    expect(duringBody).toMatchObject({ error: { code: 'STALLED', shards: ['shardId-000000000001'] } });
+    expect(after.status).toBe(200);
   });
 
   it('returns the registry in the Prometheus text format from /metrics', async () => {

@@ -55,6 +55,7 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
     endpoints: { kinesis: kinesisEndpoint(), dynamodb: dynamodbEndpoints(), kms: options.kmsEndpoint },
     credentials,
     maxAttempts: 1,
+    requestTimeoutMs: 1_000,
     observer: createAwsRequestMetrics(registry),
   });
   const keys = await resolveWrappingKeys({

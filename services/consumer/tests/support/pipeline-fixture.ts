@@ -27,6 +27,8 @@ export interface PipelineFixture {
   readonly clients: AwsClients;
   /** Encrypts as the producer does: every region's key wraps each data key, context `{ stream }`. */
   encrypt(record: unknown, streamName?: string): Promise<Uint8Array>;
+  /** Encrypts JSON text as it is, numbers and all. */
+  encryptText(json: string, streamName?: string): Promise<Uint8Array>;
   /** Puts bytes onto the stream in `region`, on the shard at `shardIndex` (in ListShards order). */
   put(region: string, shardIndex: number, data: Uint8Array): Promise<PutResult>;
   /** The item with this id without the pipeline's attribute, unmarshalled; undefined when absent. */
@@ -106,6 +108,7 @@ export async function createPipelineFixture(
     clients,
     encrypt: (record, stream = streamName) =>
       encryptor.encrypt(new Uint8Array(Buffer.from(JSON.stringify(record))), stream),
+    encryptText: (json, stream = streamName) => encryptor.encrypt(new Uint8Array(Buffer.from(json)), stream),
     async put(region, shardIndex, data) {
       const hashKey = (await startingHashKeysIn(region))[shardIndex];
       if (hashKey === undefined) throw new Error(`the stream has no shard ${shardIndex}`);

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createProducer } from '../../src/producer.js';
+import { createProducer } from '../../src/index.js';
 
 const { endpoints, regions, kmsMissing } = inject('emulators');
 if (kmsMissing) console.warn('[producer] integration suite skipped: moto_server is not installed (no KMS emulator)');
@@ -35,12 +35,12 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
   const kms = (region: string) => clients.kms(region);
   let app: FastifyInstance | undefined;
 
-  async function producerApp(options: { clients?: AwsClients } = {}) {
+  async function producerCore(options: { clients?: AwsClients } = {}) {
     const own = options.clients ?? clients;
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
     const registry = new Registry();
     const logger = pino({ level: 'silent' });
-    const producer = createProducer({
+    return createProducer({
       pipeline: loadPipelineSettings(
         { STREAM_NAME: name, KMS_KEY_ALIAS: `alias/${name}`, REGIONS: regions.join(',') },
         { cacheMaxAgeSeconds: 300, refreshAhead: true },
@@ -51,7 +51,26 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       logger,
       cache: { backoff: { baseMs: 10, maxMs: 50 } },
     });
-    return buildApp({ logger, registry, ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
+  }
+
+  async function producerApp(options: { clients?: AwsClients } = {}) {
+    const producer = await producerCore(options);
+    const logger = pino({ level: 'silent' });
+    return buildApp({ logger, registry: new Registry(), ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
+  }
+
+  async function decryptIn(region: string, ciphertext: Uint8Array): Promise<string> {
+    const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
+    const decryptor = new RecordDecryptor({
+      materials: new CoalescingCachingMaterialsManager({
+        backing: regionKeyring(keys, region, kms),
+        ...cache,
+        refreshAhead: false,
+      }),
+      maxEncryptedDataKeys: regions.length,
+    });
+    const { plaintext } = await decryptor.decrypt(ciphertext, name);
+    return Buffer.from(plaintext).toString('utf8');
   }
 
   async function readBack(region: string, shardId: string, sequenceNumber: string): Promise<Uint8Array> {
@@ -113,6 +132,31 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       });
       const { plaintext } = await decryptor.decrypt(ciphertexts[index] as Uint8Array, name);
       expect(JSON.parse(Buffer.from(plaintext).toString('utf8'))).toEqual(body);
+    }
+  });
+
+  it('puts a record from code, without HTTP, with every digit of its numbers, to every region', async () => {
+    // Prepare: the producer core as a library, the shape of the documentation's MultiRegionRecordPusher
+    const producer = await producerCore();
+    const id = `lib-${randomUUID()}`;
+
+    // Act
+    const result = await producer.ingest({ id, count: 12345678901234567890n, ratio: 0.25, tags: ['a'] });
+    const fromText = await producer.ingest(`{"id":"${id}-text","exact":1.2345678901234567890123456789012345678}`);
+    producer.close();
+
+    // Assess
+    expect(Object.keys(result.regions).sort()).toEqual([...regions].sort());
+    for (const region of regions) {
+      const position = result.regions[region] as { shardId: string; sequenceNumber: string };
+      const ciphertext = await readBack(region, position.shardId, position.sequenceNumber);
+      expect(await decryptIn(region, ciphertext)).toBe(
+        `{"id":"${id}","count":12345678901234567890,"ratio":0.25,"tags":["a"]}`,
+      );
+      const text = fromText.regions[region] as { shardId: string; sequenceNumber: string };
+      expect(await decryptIn(region, await readBack(region, text.shardId, text.sequenceNumber))).toBe(
+        `{"id":"${id}-text","exact":1.2345678901234567890123456789012345678}`,
+      );
     }
   });
 

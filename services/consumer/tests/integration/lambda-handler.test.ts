@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type _Record,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-kinesis';
+import { KmsProxy } from '@records/local-stack/testing';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamodbEndpoints, kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
+import { bundleLambda, invokeBundle } from '../support/lambda-runtime.js';
+import { createPipelineFixture, type PipelineFixture, type PutResult } from '../support/pipeline-fixture.js';
+
+warnIfKmsMissing('the Lambda handler suite');
+
+/** A Kinesis event as Lambda's event source mapping builds it, from the stream's real GetRecords output. */
+async function eventFrom(fixture: PipelineFixture, region: string, shardId: string): Promise<KinesisStreamEvent> {
+  const kinesis = fixture.clients.kinesis(region);
+  const { StreamDescriptionSummary } = await kinesis.send(
+    new DescribeStreamSummaryCommand({ StreamName: fixture.streamName }),
+  );
+  const { ShardIterator } = await kinesis.send(
+    new GetShardIteratorCommand({
+      StreamName: fixture.streamName,
+      ShardId: shardId,
+      ShardIteratorType: 'TRIM_HORIZON',
+    }),
+  );
+  const { Records = [] } = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+  const arn = StreamDescriptionSummary?.StreamARN as string;
+  return {
+    Records: Records.map((record: _Record) => ({
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: record.PartitionKey as string,
+        sequenceNumber: record.SequenceNumber as string,
+        data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+        approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? 0) / 1000,
+      },
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `${shardId}:${record.SequenceNumber}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: 'arn:aws:iam::123456789012:role/consumer',
+      awsRegion: region,
+      eventSourceARN: arn,
+    })),
+  };
+}
+
+describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lambda)', () => {
+  const region = regions[1] as string;
+  let handlerFile: string;
+  let fixture: PipelineFixture | undefined;
+  const proxies: KmsProxy[] = [];
+
+  beforeAll(async () => {
+    handlerFile = await bundleLambda();
+  });
+
+  afterEach(async () => {
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    proxies.length = 0;
+    fixture?.close();
+    fixture = undefined;
+  });
+
+  function environment(pipeline: PipelineFixture, endpoints: { kms: string; dynamodb: string }) {
+    return {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_MAX_ATTEMPTS: '1',
+      AWS_ENDPOINT_URL_KMS: endpoints.kms,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      TABLE_NAME: pipeline.tableName,
+      DEAD_LETTER_TABLE_NAME: pipeline.deadLetterTableName,
+      KMS_KEY_ALIAS: pipeline.kmsKeyAlias,
+      LOG_LEVEL: 'warn',
+    };
+  }
+
+  async function recordsOnOneShard(count: number) {
+    fixture = await createPipelineFixture({ shardCount: 1 });
+    const records = Array.from({ length: count }, (_, index) => ({
+      id: `lambda-${randomUUID()}`,
+      index,
+      big: 2n ** 64n,
+    }));
+    const puts: PutResult[] = [];
+    for (const record of records) {
+      const plaintext = `{"id":"${record.id}","index":${record.index},"big":${record.big}}`;
+      puts.push(await fixture.put(region, 0, await fixture.encryptText(plaintext)));
+    }
+    return { fixture, records, puts };
+  }
+
+  it('stores every record of the real stream, keeps its data key cache across invocations, and dead-letters poison', async () => {
+    // Prepare
+    const { fixture, records, puts } = await recordsOnOneShard(30);
+    const poison = await fixture.put(region, 0, new Uint8Array(Buffer.from('not an encrypted message')));
+    const kms = await KmsProxy.start(motoEndpoint());
+    proxies.push(kms);
+    const event = await eventFrom(fixture, region, (puts[0] as PutResult).shardId);
+    const halves = [{ Records: event.Records.slice(0, 15) }, { Records: event.Records.slice(15) }];
+    const env = environment(fixture, { kms: kms.url, dynamodb: dynamodbEndpoints()[region] as string });
+
+    // Act
+    const answers = await invokeBundle(handlerFile, env, halves);
+
+    // Assess
+    expect(answers).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    for (const record of records) {
+      const item = await fixture.item(region, fixture.tableName, record.id);
+      expect(item?.big).toEqual({ N: '18446744073709551616' });
+      expect(item?.index).toEqual({ N: String(record.index) });
+      expect(item?._pipeline?.M?.sequenceNumber).toEqual({ S: (puts[record.index] as PutResult).sequenceNumber });
+    }
+    const letter = await fixture.item(
+      region,
+      fixture.deadLetterTableName,
+      `${poison.shardId}:${poison.sequenceNumber}`,
+    );
+    expect(letter?.reason).toEqual({ S: 'DECRYPT_FAILED' });
+    // One data key for all 30 records, unwrapped once across both invocations.
+    expect(kms.count({ operation: 'Decrypt' })).toBe(1);
+  });
+
+  it('answers a DynamoDB outage with batchItemFailures from the first record not stored, and finishes on retry', async () => {
+    // Prepare
+    const { fixture, records, puts } = await recordsOnOneShard(60);
+    const dynamodb = await KmsProxy.start(dynamodbEndpoints()[region] as string);
+    proxies.push(dynamodb);
+    const event = await eventFrom(fixture, region, (puts[0] as PutResult).shardId);
+    const env = environment(fixture, { kms: motoEndpoint(), dynamodb: dynamodb.url });
+    // The first chunk of 25 is written; every write after it fails.
+    dynamodb.refuse({ operation: 'BatchWriteItem' }, { after: 1 });
+
+    // Act
+    const [failed] = await invokeBundle(handlerFile, env, [event]);
+    const storedDuringOutage = await fixture.count(region, fixture.tableName);
+    dynamodb.restore();
+    const firstNotDone = event.Records.findIndex(
+      (record) => record.kinesis.sequenceNumber === failed?.batchItemFailures[0]?.itemIdentifier,
+    );
+    const [retried] = await invokeBundle(handlerFile, env, [{ Records: event.Records.slice(firstNotDone) }]);
+
+    // Assess
+    expect(failed?.batchItemFailures).toHaveLength(1);
+    expect(firstNotDone).toBe(25);
+    expect(storedDuringOutage).toBe(25);
+    expect(retried).toEqual({ batchItemFailures: [] });
+    for (const record of records)
+      expect(await fixture.storedRecord(region, record.id)).toMatchObject({ id: record.id });
+    expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
+  });
+});
