@@ -1,21 +1,39 @@
+import { createHash } from 'node:crypto';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import type { Item, TableWriter } from './table-writer.js';
 
 export interface DeadLetter {
   readonly shardId: string;
   readonly record: _Record;
-  /** A stable code: DECRYPT_FAILED, CONTEXT_MISMATCH, INVALID_PAYLOAD or ITEM_REJECTED. */
+  /** A stable code, documented in the README: DECRYPT_FAILED, CONTEXT_MISMATCH, MISSING_ID, … */
   readonly reason: string;
   /** Says why without any plaintext. */
   readonly message: string;
 }
 
-// DynamoDB items hold 400 KB; a larger ciphertext is kept by reference (shard and sequence number) only.
-const MAX_PAYLOAD_BYTES = 350 * 1024;
+/** A DynamoDB item holds 400 KB: a ciphertext larger than this is kept in parts of this size. */
+export const CIPHERTEXT_PART_BYTES = 300 * 1024;
+/** A message longer than this is cut: it is the sender's to fill (a context, say), not ours. */
+export const MAX_MESSAGE_CHARS = 1024;
+
+export function deadLetterId(shardId: string, sequenceNumber: string): string {
+  return `${shardId}:${sequenceNumber}`;
+}
+
+export function ciphertextPartId(letterId: string, part: number): string {
+  return `${letterId}#${part}`;
+}
+
+function truncate(message: string): string {
+  return message.length <= MAX_MESSAGE_CHARS ? message : `${message.slice(0, MAX_MESSAGE_CHARS)}… (cut)`;
+}
 
 /**
- * Keeps every record the consumer cannot write, with its reason and its ciphertext, in the
- * dead-letter table: keyed by shard and sequence number, so a retried batch writes it once.
+ * Keeps every record the consumer cannot write, with its reason and its whole ciphertext, in the
+ * dead-letter table, keyed `<shardId>:<sequenceNumber>` so that a retried batch writes it once.
+ * A ciphertext over CIPHERTEXT_PART_BYTES (Kinesis takes records up to 1 MiB) is split over items
+ * `<id>#0`, `<id>#1`, …, written before the dead letter that names them, so a dead letter is never
+ * found without its parts. Nothing of the plaintext is kept; messages are cut to MAX_MESSAGE_CHARS.
  */
 export class DeadLetterSink {
   readonly #table: TableWriter;
@@ -28,22 +46,44 @@ export class DeadLetterSink {
 
   async put(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    const items = letters.map((letter): Item => {
+    const parts: Item[] = [];
+    const mains = letters.map((letter): Item => {
       const data = letter.record.Data ?? new Uint8Array();
-      const fits = data.byteLength <= MAX_PAYLOAD_BYTES;
+      const sequenceNumber = letter.record.SequenceNumber ?? '';
+      const id = deadLetterId(letter.shardId, sequenceNumber);
+      const partCount =
+        data.byteLength > CIPHERTEXT_PART_BYTES ? Math.ceil(data.byteLength / CIPHERTEXT_PART_BYTES) : 0;
+      for (let part = 0; part < partCount; part++) {
+        const slice = data.subarray(part * CIPHERTEXT_PART_BYTES, (part + 1) * CIPHERTEXT_PART_BYTES);
+        parts.push({ id: { S: ciphertextPartId(id, part) }, partOf: { S: id }, ciphertext: { B: slice } });
+      }
       return {
-        id: { S: `${letter.shardId}:${letter.record.SequenceNumber}` },
+        id: { S: id },
         reason: { S: letter.reason },
-        message: { S: letter.message },
+        message: { S: truncate(letter.message) },
         stream: { S: this.#context.streamName },
         region: { S: this.#context.region },
         shardId: { S: letter.shardId },
-        sequenceNumber: { S: letter.record.SequenceNumber ?? '' },
+        sequenceNumber: { S: sequenceNumber },
         deadLetteredAt: { S: new Date().toISOString() },
-        ...(fits && data.byteLength > 0 ? { ciphertext: { B: data } } : { ciphertextOmitted: { BOOL: true } }),
+        ...(letter.record.ApproximateArrivalTimestamp === undefined
+          ? {}
+          : { arrivedAt: { S: letter.record.ApproximateArrivalTimestamp.toISOString() } }),
+        ciphertextBytes: { N: String(data.byteLength) },
+        ciphertextSha256: { S: createHash('sha256').update(data).digest('hex') },
+        ...(partCount > 0
+          ? { ciphertextParts: { N: String(partCount) } }
+          : data.byteLength > 0
+            ? { ciphertext: { B: data } }
+            : {}),
       };
     });
-    const rejected = await this.#table.putAll(items);
-    if (rejected.length > 0) throw new Error(`dead-letter table refused ${rejected.length} item(s)`);
+    // Parts first: a dead letter is written only once every part it names is.
+    for (const items of [parts, mains]) {
+      const rejected = await this.#table.putAll(items);
+      if (rejected.length > 0) {
+        throw new Error(`the dead-letter table refused ${rejected.length} item(s): ${rejected[0]?.reason}`);
+      }
+    }
   }
 }

@@ -21,6 +21,12 @@ export interface RecordProcessorDeps {
   readonly logger: { warn(object: object, message: string): void };
 }
 
+/** Which records of a finished batch were written, and which dead-lettered, by sequence number. */
+export interface BatchOutcome {
+  readonly written: readonly string[];
+  readonly deadLettered: readonly string[];
+}
+
 type Outcome = { readonly item: Item; readonly record: _Record } | { readonly letter: DeadLetter };
 
 // What the shared conversion refuses, as the dead-letter reasons the README documents.
@@ -85,7 +91,7 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
     }
   }
 
-  return async function processBatch(shardId: string, records: readonly _Record[]): Promise<void> {
+  return async function processBatch(shardId: string, records: readonly _Record[]): Promise<BatchOutcome> {
     const outcomes: Outcome[] = [];
     for (let start = 0; start < records.length; start += deps.decryptConcurrency) {
       const slice = records.slice(start, start + deps.decryptConcurrency);
@@ -111,6 +117,11 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
         'record dead-lettered',
       );
     }
+    const deadLettered = new Set(letters.map((letter) => letter.record.SequenceNumber ?? ''));
+    return {
+      written: records.map((record) => record.SequenceNumber ?? '').filter((sequence) => !deadLettered.has(sequence)),
+      deadLettered: [...deadLettered],
+    };
   };
 }
 

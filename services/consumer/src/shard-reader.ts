@@ -117,7 +117,9 @@ export class ShardReader {
     // Stopping mid-retry is safe: nothing past the last finished batch counts as read.
     const processed = await this.#retry(
       signal,
-      () => this.#options.processBatch(shardId, records),
+      async () => {
+        await this.#options.processBatch(shardId, records);
+      },
       (error, attempt) => {
         metrics.batchRetries.inc({ region, shard_id: shardId });
         logger.warn({ shardId, err: error, attempt, records: records.length }, 'batch not done; retrying');

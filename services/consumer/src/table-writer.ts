@@ -88,7 +88,9 @@ export class TableWriter {
         if (!(error instanceof Error && error.name === 'ValidationException')) {
           throw new TransientProcessingError(`writing to ${this.#options.tableName} failed`, { cause: error });
         }
-        rejected.push({ item, reason: error.message });
+        // After its first colon, DynamoDB's message can quote the item's values: only the part before is kept.
+        const summary = error.message.split(':')[0]?.slice(0, 200);
+        rejected.push({ item, reason: `DynamoDB refused the item (${error.name}): ${summary}` });
       }
     }
     return rejected;

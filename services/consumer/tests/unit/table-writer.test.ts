@@ -137,8 +137,29 @@ describe('Class: TableWriter', () => {
     const rejected = await writer(dynamodb).putAll([item('a'), big, item('c')]);
 
     // Assess
-    expect(rejected).toEqual([{ item: big, reason: 'Item size has exceeded the maximum allowed size' }]);
+    expect(rejected).toEqual([
+      {
+        item: big,
+        reason: 'DynamoDB refused the item (ValidationException): Item size has exceeded the maximum allowed size',
+      },
+    ]);
     expect(dynamodb.puts()).toEqual(['a', 'big', 'c']);
+  });
+
+  it('keeps no part of a refusal message that can quote the item', async () => {
+    // Prepare
+    const dynamodb = new ScriptedDynamoDb((command) => {
+      if (command instanceof BatchWriteItemCommand) throw validationException('invalid');
+      throw validationException('One or more parameter values were invalid: Type mismatch for key, value SECRET-9');
+    });
+
+    // Act
+    const rejected = await writer(dynamodb).putAll([item('a')]);
+
+    // Assess
+    expect(rejected[0]?.reason).toBe(
+      'DynamoDB refused the item (ValidationException): One or more parameter values were invalid',
+    );
   });
 
   it('throws TransientProcessingError when a throttling error lasts past maxAttempts', async () => {
