@@ -53,6 +53,8 @@ interface RunningService {
   readonly name: string;
   readonly process: ServiceProcess;
   readonly url: string;
+  /** Where Prometheus scrapes it: a port of its own (METRICS_PORT) when compose gives one. */
+  readonly metricsUrl: string;
   readonly image: BuiltImage;
   readonly env: Record<string, string>;
 }
@@ -86,9 +88,16 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
 
   const start = async (name: string, image: BuiltImage, overrides: Record<string, string>) => {
     const port = String(await getPort());
-    const env = environment(image, name, { ...overrides, PORT: port });
+    const separateMetrics = compose.services[name]!.environment!.METRICS_PORT !== undefined;
+    const metricsPort = separateMetrics ? String(await getPort()) : port;
+    const env = environment(image, name, {
+      ...overrides,
+      PORT: port,
+      ...(separateMetrics ? { METRICS_PORT: metricsPort } : {}),
+    });
     const child = new ServiceProcess({ name, command: [...image.entrypoint, ...image.cmd], cwd: image.workdir, env });
-    const service = { name, process: child, url: `http://127.0.0.1:${port}`, image, env };
+    const url = `http://127.0.0.1:${port}`;
+    const service = { name, process: child, url, metricsUrl: `http://127.0.0.1:${metricsPort}`, image, env };
     services.push(service);
     return service;
   };
@@ -258,7 +267,7 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
   it.skipIf(skipPromtool !== undefined)('serves /metrics that promtool check metrics accepts', async () => {
     for (const service of services) {
       // Act
-      const text = await (await fetch(`${service.url}/metrics`)).text();
+      const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
       const result = await promtool(tools.promtool!, ['check', 'metrics'], text);
 
       // Assess
@@ -271,7 +280,7 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
     // Prepare
     const dashboard = JSON.parse(await readRepoFile('deploy/grafana/dashboards/records.json'));
     const expositions = await Promise.all(
-      services.map(async (service) => parseExposition(await (await fetch(`${service.url}/metrics`)).text())),
+      services.map(async (service) => parseExposition(await (await fetch(`${service.metricsUrl}/metrics`)).text())),
     );
 
     // Act
@@ -291,8 +300,8 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
       // Prepare
       const targets = Object.fromEntries(
         services.map((service) => [
-          `${service.name}:${compose.services[service.name]!.environment!.PORT}`,
-          service.url.slice(7),
+          `${service.name}:${compose.services[service.name]!.environment!.METRICS_PORT ?? compose.services[service.name]!.environment!.PORT}`,
+          service.metricsUrl.slice(7),
         ]),
       );
       const prometheus = await PrometheusServer.start({

@@ -79,7 +79,8 @@ describe('File: docker-compose.yml', () => {
     const localstack = compose.services.localstack!;
 
     // Act
-    const [, minor, patch] = /^localstack\/localstack:4\.(\d+)\.(\d+)$/.exec(localstack.image ?? '') ?? [];
+    const [, minor, patch] =
+      /^localstack\/localstack:4\.(\d+)\.(\d+)@sha256:[0-9a-f]{64}$/.exec(localstack.image ?? '') ?? [];
 
     // Assess
     // 4.15 and later, and the 2026.x calendar tags, need LOCALSTACK_AUTH_TOKEN.
@@ -90,7 +91,7 @@ describe('File: docker-compose.yml', () => {
     expect(localstack.environment?.SERVICES?.split(',').sort()).toEqual(['dynamodb', 'kinesis', 'kms']);
   });
 
-  it('pins every image to a tag, and builds the services from the two Dockerfiles', () => {
+  it('pins every image to a tag and a digest, and builds the services from the two Dockerfiles', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.build !== undefined) {
         expect(existsSync(join(repoRoot, service.build.context, service.build.dockerfile ?? 'Dockerfile')), name).toBe(
@@ -98,13 +99,36 @@ describe('File: docker-compose.yml', () => {
         );
         continue;
       }
-      expect(service.image, name).toMatch(/^[\w./-]+:[\w.-]+$/);
+      expect(service.image, name).toMatch(/^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
       expect(service.image, name).not.toMatch(/:latest$/);
     }
     expect(compose.services.producer!.build?.dockerfile).toBe('Dockerfile.producer');
     for (const region of regions) {
       expect(compose.services[`consumer-${region}`]?.build?.dockerfile).toBe('Dockerfile.consumer');
     }
+  });
+
+  it('runs every container without privilege gain, and all but LocalStack read-only with no capabilities', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.security_opt, name).toContain('no-new-privileges:true');
+      if (name === 'localstack') continue;
+      expect(service.read_only, name).toBe(true);
+      expect(service.cap_drop, name).toEqual(['ALL']);
+    }
+  });
+
+  it('gives Grafana no usable default login: anonymous viewers only, by a documented choice', () => {
+    // Prepare
+    const environment = compose.services.grafana!.environment!;
+
+    // Assess
+    expect(environment).toMatchObject({
+      GF_AUTH_ANONYMOUS_ENABLED: 'true',
+      GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+      GF_AUTH_DISABLE_LOGIN_FORM: 'true',
+      GF_AUTH_BASIC_ENABLED: 'false',
+    });
+    expect(environment).not.toHaveProperty('GF_SECURITY_ADMIN_PASSWORD');
   });
 
   it('runs one consumer per region of REGIONS, each told its own region', () => {
@@ -209,16 +233,19 @@ describe('File: docker-compose.yml', () => {
     expect(unread).toEqual([]);
   });
 
-  it('mounts files that exist, and the Grafana dashboards where the provider looks for them', async () => {
+  it('mounts files that exist, named volumes it declares, and the Grafana dashboards where the provider looks for them', async () => {
     // Prepare
-    const mounts = Object.values(compose.services).flatMap((service) => service.volumes ?? []);
+    const volumes = Object.values(compose.services).flatMap((service) => service.volumes ?? []);
+    const bindMounts = volumes.filter((mount) => mount.startsWith('.') || mount.startsWith('/'));
+    const named = volumes.filter((mount) => !bindMounts.includes(mount)).map((mount) => mount.split(':')[0]);
     const provider = await readRepoFile('deploy/grafana/provisioning/dashboards/records.yml');
 
     // Act
     const dashboardsMount = compose.services.grafana!.volumes!.find((mount) => mount.includes('dashboards:'));
 
     // Assess
-    for (const mount of mounts) expect(existsSync(join(repoRoot, mount.split(':')[0]!)), mount).toBe(true);
+    for (const mount of bindMounts) expect(existsSync(join(repoRoot, mount.split(':')[0]!)), mount).toBe(true);
+    expect(named.sort()).toEqual(Object.keys((compose.volumes ?? {}) as object).sort());
     const path = /path:\s*(\S+)/.exec(provider)?.[1];
     expect(dashboardsMount?.split(':')[1]).toBe(path);
     expect(compose.services.grafana!.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(

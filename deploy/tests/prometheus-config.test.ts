@@ -42,7 +42,11 @@ describe('File: deploy/prometheus/prometheus.yml', () => {
     const targets = scrapeConfigs.flatMap((config) => config.static_configs.flatMap((group) => group.targets));
 
     // Assess
-    expect(targets.sort()).toEqual(services.map(([name, service]) => `${name}:${service.environment!.PORT}`).sort());
+    // A service with a metrics port of its own is scraped there, not on the port it serves clients on.
+    const scrapePort = (environment: Record<string, string>) => environment.METRICS_PORT ?? environment.PORT;
+    expect(targets.sort()).toEqual(
+      services.map(([name, service]) => `${name}:${scrapePort(service.environment!)}`).sort(),
+    );
   });
 
   it("labels each target with its service, and a consumer with its container's REGION", async () => {

@@ -9,6 +9,13 @@ export class WrappingKeyNotFoundError extends EnvelopeError {
   }
 }
 
+/** A local wrapping key file may be read by others than its owner: it is not used. */
+export class WrappingKeyUnsafeError extends EnvelopeError {
+  constructor(message: string) {
+    super('WRAPPING_KEY_UNSAFE', message);
+  }
+}
+
 /** The ciphertext could not be decrypted with this region's key: corrupt, foreign, or over a bound. */
 export class DecryptFailedError extends EnvelopeError {
   constructor(message: string, options?: { cause?: unknown }) {

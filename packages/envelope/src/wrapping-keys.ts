@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KMS } from '@aws-sdk/client-kms';
 import type { WrappingKeySettings } from '@records/pipeline-config';
-import { WrappingKeyNotFoundError } from './errors.js';
+import { WrappingKeyNotFoundError, WrappingKeyUnsafeError } from './errors.js';
 
 /** Wrapping keys with every alias resolved, ready to build keyrings from. */
 export type ResolvedWrappingKeys =
@@ -49,8 +49,13 @@ export async function readRawAesKey(directory: string, region: string): Promise<
   const path = join(directory, `${region}.key`);
   let text: string;
   try {
+    const info = await stat(path);
+    if ((info.mode & 0o077) !== 0) {
+      throw new WrappingKeyUnsafeError(`raw AES key for ${region} (${region}.key) may be read by others: chmod 600 it`);
+    }
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if (error instanceof WrappingKeyUnsafeError) throw error;
     throw new WrappingKeyNotFoundError(`raw AES key for ${region} is missing (${region}.key)`, { cause: error });
   }
   const key = Buffer.from(text.trim(), 'base64');

@@ -8,3 +8,10 @@ export class EmulatorStartError extends LocalStackError {
     super('EMULATOR_START_FAILED', `${name}: ${message}`, options);
   }
 }
+
+/** A local key file or its folder is open to others, or is not what it should be. */
+export class UnsafeKeyFileError extends LocalStackError {
+  constructor(path: string, message: string) {
+    super('UNSAFE_KEY_FILE', `${path} ${message}`);
+  }
+}

@@ -101,7 +101,7 @@ export function recordToItem(record: JsonValue, options: RecordItemOptions): Rec
   const item = toMap(record, '$', 1);
   const size = itemSize(item);
   if (size > MAX_ITEM_BYTES - PIPELINE_ATTRIBUTE_ALLOWANCE) {
-    throw notStorable('$', `would be an item of ${size} bytes; a table holds items up to ${MAX_ITEM_BYTES} bytes`);
+    throw notStorable('$', `would be an item of ${size} bytes; a table holds items up to 400 KB`);
   }
   return { id, item };
 }

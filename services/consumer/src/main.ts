@@ -5,7 +5,7 @@ import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
 import { createConsumer } from './consumer.js';
-import { createStatusServer, listen } from './status-server.js';
+import { createConsumerStatusServer, listen } from './status-server.js';
 
 const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
@@ -22,7 +22,7 @@ const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
   }),
 );
 const consumer = createConsumer({ config, clients, keys, registry, logger });
-const server = createStatusServer({
+const server = createConsumerStatusServer({
   registry,
   isReady: consumer.poller.isReady,
   stalledShards: consumer.poller.stalledShards,

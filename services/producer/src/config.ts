@@ -16,6 +16,8 @@ export interface ProducerConfig extends ServiceSettings {
    * the cap is 256 KiB: a record the producer acknowledges must still fit the table.
    */
   readonly maxRecordBytes: number;
+  /** `/metrics` (and `/healthz`) listen here, on HOST, apart from the ingest port; 0 picks a free port. */
+  readonly metricsPort: number;
 }
 
 export function loadProducerConfig(env: Env): ProducerConfig {
@@ -23,5 +25,6 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     pipeline: loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true }),
     ...loadServiceSettings(env, { port: 3000 }),
     maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', 256 * 1024, { min: 16, max: 256 * 1024 }),
+    metricsPort: integer(env, 'METRICS_PORT', 9464, { min: 0, max: 65535 }),
   });
 }

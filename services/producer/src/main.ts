@@ -1,6 +1,6 @@
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
-import { createServiceRegistry } from '@records/observability';
+import { createServiceRegistry, createStatusServer, listen } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
@@ -32,6 +32,9 @@ const app = await buildApp({
   bodyLimit: config.maxRecordBytes,
 });
 
+// Metrics on a port of their own: the ingest port can be exposed without them.
+const metricsServer = createStatusServer({ registry });
+
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
   ready = false;
   if (err !== undefined) logger.error({ err }, 'stopping after an unexpected error');
@@ -39,8 +42,14 @@ closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }
   await app.close();
   producer.close();
   clients.destroy();
+  metricsServer.closeAllConnections();
+  await new Promise((resolve) => metricsServer.close(resolve));
 });
 
+const metricsAddress = await listen(metricsServer, config.host, config.metricsPort);
 await app.listen({ host: config.host, port: config.port });
 ready = true;
-logger.info({ regions: pipeline.regions, stream: pipeline.streamName, wrapping: keys.kind }, 'producer ready');
+logger.info(
+  { regions: pipeline.regions, stream: pipeline.streamName, wrapping: keys.kind, metricsPort: metricsAddress.port },
+  'producer ready',
+);

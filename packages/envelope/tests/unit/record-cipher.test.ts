@@ -200,7 +200,7 @@ describe('Function: resolveWrappingKeys (raw-aes)', () => {
     // Prepare
     const directory = await mkdtemp(join(tmpdir(), 'keys-'));
     const key = randomBytes(32);
-    await writeFile(join(directory, 'us-east-1.key'), `${key.toString('base64')}\n`);
+    await writeFile(join(directory, 'us-east-1.key'), `${key.toString('base64')}\n`, { mode: 0o600 });
 
     // Act
     const resolved = await resolveWrappingKeys({
@@ -216,7 +216,7 @@ describe('Function: resolveWrappingKeys (raw-aes)', () => {
   it('throws WRAPPING_KEY_NOT_FOUND when a region has no key file, or a short one', async () => {
     // Prepare
     const directory = await mkdtemp(join(tmpdir(), 'keys-'));
-    await writeFile(join(directory, 'eu-west-1.key'), randomBytes(16).toString('base64'));
+    await writeFile(join(directory, 'eu-west-1.key'), randomBytes(16).toString('base64'), { mode: 0o600 });
     const settings = { kind: 'raw-aes', keyDirectory: directory } as const;
 
     // Act & Assess
@@ -224,5 +224,21 @@ describe('Function: resolveWrappingKeys (raw-aes)', () => {
       code: 'WRAPPING_KEY_NOT_FOUND',
     });
     await expect(resolveWrappingKeys({ settings, regions: ['eu-west-1'], kms: noKms })).rejects.toThrow('32 bytes');
+  });
+
+  it('throws WRAPPING_KEY_UNSAFE for a key file others may read', async () => {
+    // Prepare
+    const directory = await mkdtemp(join(tmpdir(), 'keys-'));
+    await writeFile(join(directory, 'us-east-1.key'), randomBytes(32).toString('base64'), { mode: 0o644 });
+
+    // Act
+    const act = resolveWrappingKeys({
+      settings: { kind: 'raw-aes', keyDirectory: directory },
+      regions: ['us-east-1'],
+      kms: noKms,
+    });
+
+    // Assess
+    await expect(act).rejects.toMatchObject({ code: 'WRAPPING_KEY_UNSAFE' });
   });
 });

@@ -25,7 +25,7 @@ export function renderBanner(stack: StackDescription, stackFile: string, cwd: st
     ),
     '',
     'Watch the data key cache and KMS calls:',
-    `  curl -s ${stack.producer.url}/metrics | grep -E '^(datakey_cache|kms)_'`,
+    `  curl -s ${stack.producer.metricsUrl}/metrics | grep -E '^(datakey_cache|kms)_'`,
     ...(first === undefined
       ? []
       : [

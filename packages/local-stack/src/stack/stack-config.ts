@@ -17,6 +17,8 @@ export interface StackConfig {
   readonly stackFile: string;
   /** 0 picks a free port. */
   readonly producerPort: number;
+  /** The producer's /metrics, apart from its ingest port; 0 picks a free port. */
+  readonly producerMetricsPort: number;
   /** The first region's consumer listens here, the next one on the port after; 0 picks free ports. */
   readonly consumerBasePort: number;
   readonly shardCount: number;
@@ -37,6 +39,7 @@ export function loadStackConfig(env: Env, cwd: string): StackConfig {
     stateDirectory,
     stackFile: resolve(stateDirectory, 'stack.json'),
     producerPort: integer(env, 'PRODUCER_PORT', 3000, { min: 0, max: 65535 }),
+    producerMetricsPort: integer(env, 'PRODUCER_METRICS_PORT', 9464, { min: 0, max: 65535 }),
     consumerBasePort: integer(env, 'CONSUMER_BASE_PORT', 3001, { min: 0, max: 65535 }),
     shardCount: integer(env, 'SHARD_COUNT', 2, { min: 1, max: 64 }),
     persist: boolean(env, 'STACK_PERSIST', false),

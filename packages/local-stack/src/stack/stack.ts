@@ -1,17 +1,17 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AwsClients } from '@records/aws-clients';
 import { provisionPipeline } from '@records/provisioning';
 import getPort from 'get-port';
 import { type EmulatorSet, startEmulatorSet } from '../emulators/emulator-set.js';
-import { ensureRawAesKeys } from './raw-aes-keys.js';
+import { ensurePrivateFolder, ensureRawAesKeys } from './raw-aes-keys.js';
 import { waitUntilReady } from './readiness.js';
 import { SupervisedService } from './service-supervisor.js';
 import type { StackConfig } from './stack-config.js';
 
 /** The shape of `.local/stack.json`: where everything runs. */
 export interface StackDescription {
-  readonly producer: { readonly url: string; readonly pid: number | undefined };
+  readonly producer: { readonly url: string; readonly metricsUrl: string; readonly pid: number | undefined };
   readonly consumers: ReadonlyArray<{
     readonly region: string;
     readonly url: string;
@@ -67,7 +67,8 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
     await rm(config.stackFile, { force: true });
   };
   try {
-    await mkdir(config.stateDirectory, { recursive: true });
+    // It holds local wrapping keys and the stack's data: only its owner may enter it.
+    await ensurePrivateFolder(config.stateDirectory, { tighten: true });
     emulators = await startEmulatorSet({
       regions: pipeline.regions,
       services: {
@@ -144,11 +145,13 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
     };
 
     const producerPort = await port(config.producerPort);
+    const producerMetricsPort = await port(config.producerMetricsPort);
     const firstRegion = pipeline.regions[0] as string;
     const producerEndpoints = endpointsOf(firstRegion);
     const producer = spawnService('producer', SERVICE_ENTRY.producer, {
       ...baseEnv,
       PORT: String(producerPort),
+      METRICS_PORT: String(producerMetricsPort),
       HOST: '127.0.0.1',
       AWS_ENDPOINT_URL_KINESIS: producerEndpoints.kinesis,
       ...(producerEndpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: producerEndpoints.kms }),
@@ -176,7 +179,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
     ]);
 
     const description: StackDescription = {
-      producer: { url: producerUrl, pid: producer.pid },
+      producer: { url: producerUrl, metricsUrl: `http://127.0.0.1:${producerMetricsPort}`, pid: producer.pid },
       consumers: consumers.map(({ region, url, service }) => ({ region, url, pid: service.pid })),
       stream: pipeline.streamName,
       table: pipeline.tableName,

@@ -8,6 +8,7 @@ import { AwsClients } from '@records/aws-clients';
 import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@records/envelope';
 import Big from 'big.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listeningSockets } from '../support/listening-sockets.js';
 import { eventually, type StackProcess, startStackProcess } from '../support/stack-process.js';
 
 function variedRecords(count: number): Record<string, unknown>[] {
@@ -117,6 +118,28 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
       ? undefined
       : (unmarshall(Item, { wrapNumbers: (value: string) => Number(value) }) as Record<string, any>);
   };
+
+  it('listens on loopback only, in every process it started', async () => {
+    // Act
+    const sockets = await listeningSockets(running.pid);
+
+    // Assess: the producer's ingest and metrics ports, both consumers, kinesis-local's two ports,
+    // two dynalites, and moto when installed: each seen, each on loopback
+    const ports = new Set(sockets.map((socket) => socket.port));
+    const expected = [
+      running.stack.producer.url,
+      running.stack.producer.metricsUrl,
+      ...running.stack.consumers.map((consumer) => consumer.url),
+      ...Object.values(running.stack.regions).flatMap((endpoints) => [
+        endpoints.kinesis,
+        endpoints.dynamodb,
+        endpoints.kms,
+      ]),
+    ].flatMap((url) => (url === undefined ? [] : [Number(new URL(url).port)]));
+    expect(expected.filter((port) => !ports.has(port))).toEqual([]);
+    expect(sockets.length).toBeGreaterThanOrEqual(8);
+    expect(sockets.filter((socket) => socket.address !== '127.0.0.1' && socket.address !== '::1')).toEqual([]);
+  });
 
   it('uses KMS when moto is installed, which CI requires', () => {
     if (process.env.CI === 'true') expect(running.stack.wrappingKeys).toBe('kms');
@@ -241,7 +264,7 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
       expect((await postRecord(running.stack.producer.url, record)).status).toBe(201);
 
     // Act
-    const producerMetrics = await (await fetch(`${running.stack.producer.url}/metrics`)).text();
+    const producerMetrics = await (await fetch(`${running.stack.producer.metricsUrl}/metrics`)).text();
     const consumerMetrics = await Promise.all(
       running.stack.consumers.map(async ({ url }) => (await fetch(`${url}/metrics`)).text()),
     );

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -37,6 +37,13 @@ describe('Command: pnpm start on a machine without moto', () => {
     for (const region of Object.keys(running.stack.regions)) {
       expect(existsSync(join(running.directory, 'keys', `${region}.key`))).toBe(true);
       expect(running.stack.regions[region]?.kms).toBeUndefined();
+    }
+  });
+
+  it('keeps the keys where only their owner can read them', () => {
+    expect(statSync(join(running.directory, 'keys')).mode & 0o777).toBe(0o700);
+    for (const region of Object.keys(running.stack.regions)) {
+      expect(statSync(join(running.directory, 'keys', `${region}.key`)).mode & 0o777).toBe(0o600);
     }
   });
 

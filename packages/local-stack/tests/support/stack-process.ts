@@ -10,6 +10,8 @@ const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
 export interface StackProcess {
   readonly stack: StackDescription;
   readonly directory: string;
+  /** The `pnpm start` process itself; everything it started runs below it. */
+  readonly pid: number;
   readonly output: () => string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -26,7 +28,14 @@ export async function startStackProcess(env: NodeJS.ProcessEnv = {}): Promise<St
     ['--conditions=source', '--import', 'tsx', 'packages/local-stack/src/main.ts'],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, PRODUCER_PORT: '0', CONSUMER_BASE_PORT: '0', STACK_DIR: directory, ...env },
+      env: {
+        ...process.env,
+        PRODUCER_PORT: '0',
+        PRODUCER_METRICS_PORT: '0',
+        CONSUMER_BASE_PORT: '0',
+        STACK_DIR: directory,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -46,7 +55,9 @@ export async function startStackProcess(env: NodeJS.ProcessEnv = {}): Promise<St
   };
   for (let attempt = 0; attempt < 600; attempt++) {
     const text = await readFile(join(directory, 'stack.json'), 'utf8').catch(() => undefined);
-    if (text !== undefined) return { stack: JSON.parse(text), directory, output: () => output, stop };
+    if (text !== undefined) {
+      return { stack: JSON.parse(text), directory, pid: child.pid as number, output: () => output, stop };
+    }
     if (child.exitCode !== null) break;
     await sleep(250);
   }

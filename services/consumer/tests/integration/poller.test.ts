@@ -155,8 +155,9 @@ describe.skipIf(kmsMissing)(
         fixture.deadLetterTableName,
         `${large.shardId}:${large.sequenceNumber}`,
       );
-      // The ciphertext is over the dead-letter table's own limit: it is kept by reference only.
-      expect(letter).toMatchObject({ reason: { S: 'ITEM_REJECTED' }, ciphertextOmitted: { BOOL: true } });
+      // The ciphertext is over the dead-letter table's own item limit: it is kept whole, in parts.
+      expect(letter).toMatchObject({ reason: { S: 'ITEM_REJECTED' }, ciphertextParts: { N: '2' } });
+      expect(letter?.message?.S).toContain('a table holds items up to 400 KB');
     });
 
     it('dead-letters every record of a data key this region cannot unwrap, in one pass, and writes the records after them', async () => {

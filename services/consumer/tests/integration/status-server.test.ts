@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStatusServer, listen } from '../../src/status-server.js';
+import { createConsumerStatusServer as createStatusServer, listen } from '../../src/status-server.js';
 
 describe('Function: createStatusServer', () => {
   let server: Server | undefined;

@@ -10,7 +10,10 @@ export interface ObservabilityOptions {
 
 const started = Symbol('started');
 
-/** `/healthz`, `/readyz`, `/metrics`, and the request duration histogram. */
+/**
+ * `/healthz`, `/readyz`, and the request duration histogram. `/metrics` has a port of its own
+ * (METRICS_PORT), so the ingest port can be exposed without it.
+ */
 export default fp<ObservabilityOptions>(
   async (app: FastifyInstance, { registry, isReady }) => {
     const duration = new Histogram({
@@ -39,9 +42,6 @@ export default fp<ObservabilityOptions>(
             .status(503)
             .header('retry-after', '1')
             .send({ error: { code: 'NOT_READY', message: 'the service is not ready' } }),
-    );
-    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
-      reply.type(registry.contentType).send(await registry.metrics()),
     );
   },
   { name: 'observability' },

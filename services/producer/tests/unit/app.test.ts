@@ -11,9 +11,12 @@ import { createRecordIngestor, type RecordIngestor } from '../../src/record-inge
 
 const POSITION = { shardId: 'shardId-000000000000', sequenceNumber: '1' };
 
-async function appWith(ingest: RecordIngestor, options: { ready?: boolean; logs?: string[] } = {}) {
+async function appWith(
+  ingest: RecordIngestor,
+  options: { ready?: boolean; logs?: string[]; registry?: Registry } = {},
+) {
   const logs = options.logs ?? [];
-  const registry = new Registry();
+  const registry = options.registry ?? new Registry();
   return buildApp({
     logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }),
     registry,
@@ -236,9 +239,10 @@ describe('Function: buildApp', () => {
     expect(logs.join('\n')).not.toContain('078-05-1120');
   });
 
-  it('answers /healthz always and /readyz only when ready, and serves metrics', async () => {
+  it('answers /healthz always and /readyz only when ready, and keeps /metrics off the ingest port', async () => {
     // Prepare
-    app = await appWith(realIngestor(), { ready: false });
+    const registry = new Registry();
+    app = await appWith(realIngestor(), { ready: false, registry });
     await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-4' } });
     await app.inject({
       method: 'POST',
@@ -250,17 +254,18 @@ describe('Function: buildApp', () => {
     // Act
     const health = await app.inject({ method: 'GET', url: '/healthz' });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const onIngestPort = await app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await registry.metrics();
 
     // Assess
     expect(health.statusCode).toBe(200);
     expect(ready.statusCode).toBe(503);
     expect(ready.json().error.code).toBe('NOT_READY');
     expect(ready.headers['retry-after']).toBe('1');
-    expect(metrics.headers['content-type']).toContain('text/plain');
-    expect(metrics.body).toContain('producer_records_total{outcome="accepted"} 1');
-    expect(metrics.body).toContain('producer_records_total{outcome="invalid"} 1');
-    expect(metrics.body).toMatch(
+    expect(onIngestPort.statusCode).toBe(404);
+    expect(metrics).toContain('producer_records_total{outcome="accepted"} 1');
+    expect(metrics).toContain('producer_records_total{outcome="invalid"} 1');
+    expect(metrics).toMatch(
       /http_request_duration_seconds_count\{method="POST",route="\/records",status_code="201"\} 1/,
     );
   });
