@@ -5,6 +5,7 @@ import {
   type NodeMaterialsManager,
 } from '@aws-crypto/client-node';
 import type { KMS } from '@aws-sdk/client-kms';
+import { KmsUnavailableError } from '@records/data-key-cache';
 import { DecryptFailedError, type KmsClientProvider } from '@records/envelope';
 
 /**
@@ -39,7 +40,7 @@ export interface UnwrapClassifier {
  *   something the keyring refused. The record's fault: DecryptFailedError, which the cache passes on
  *   without a back-off window and the processor dead-letters.
  * - Every failed call is in RECORD_FAULT_KMS_ERRORS: the record's fault too.
- * - Otherwise: the error goes on as a KMS failure, and the batch is retried.
+ * - Otherwise: a KmsUnavailableError, and the batch is retried.
  */
 export function createUnwrapClassifier(kms: KmsClientProvider): UnwrapClassifier {
   const failures = new AsyncLocalStorage<unknown[]>();
@@ -74,7 +75,9 @@ export function createUnwrapClassifier(kms: KmsClientProvider): UnwrapClassifier
           try {
             return await failures.run(seen, () => backing.decryptMaterials(request));
           } catch (error) {
-            if (seen.some((failure) => !RECORD_FAULT_KMS_ERRORS.has(errorName(failure)))) throw error;
+            const outage = seen.find((failure) => !RECORD_FAULT_KMS_ERRORS.has(errorName(failure)));
+            // Said as the pipeline's own error, so no layer above can take it for the record's fault.
+            if (outage !== undefined) throw new KmsUnavailableError({ cause: outage, retryAfterMs: 0 });
             const reason = seen.length > 0 ? seen.map(errorName).join(', ') : firstLine(error);
             throw new DecryptFailedError(`the data key cannot be unwrapped with this region's key: ${reason}`, {
               cause: error,
