@@ -11,6 +11,8 @@ export interface SupervisedServiceOptions {
   /** Each line the service prints; the service's pino lines go here. */
   readonly onOutput: (name: string, line: string) => void;
   readonly onRestart?: (name: string, exitCode: number | null, signal: NodeJS.Signals | null, delayMs: number) => void;
+  /** Told each time the process is (re)started, with its new pid. */
+  readonly onStart?: (name: string, pid: number | undefined) => void;
   /** Waits out a restart back-off; rejects or resolves early when `signal` aborts. Tests replace it. */
   readonly backoff?: (delayMs: number, signal: AbortSignal) => Promise<unknown>;
 }
@@ -61,6 +63,7 @@ export class SupervisedService {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       this.#child = child;
+      this.#options.onStart?.(this.#options.name, child.pid);
       for (const stream of [child.stdout, child.stderr]) {
         let partial = '';
         stream.setEncoding('utf8');

@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AwsClients } from '@records/aws-clients';
 import { provisionPipeline } from '@records/provisioning';
@@ -122,6 +122,15 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
       clients.destroy();
     }
 
+    let describe: (() => StackDescription) | undefined;
+    let published = false;
+    // Written whole, then renamed: a reader never sees half a file.
+    const publish = async () => {
+      if (describe === undefined) return;
+      const partial = `${config.stackFile}.${process.pid}.tmp`;
+      await writeFile(partial, `${JSON.stringify(describe(), null, 2)}\n`);
+      await rename(partial, config.stackFile);
+    };
     const baseEnv: NodeJS.ProcessEnv = {
       ...(usesOwnCredentials ? {} : EMULATOR_CREDENTIALS),
       ...process.env,
@@ -138,6 +147,11 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
         onOutput: hooks.onServiceOutput,
         onRestart: (service, code, signal, delayMs) =>
           hooks.say(`${service} exited (code ${code}, signal ${signal}); restarting in ${delayMs} ms`),
+        // A restarted service has a new pid: stack.json says so.
+        onStart: () => {
+          if (published)
+            void publish().catch((error: unknown) => hooks.say(`stack.json not updated: ${String(error)}`));
+        },
       });
       services.push(service);
       service.start();
@@ -178,7 +192,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
       ...consumers.map(({ region, url }) => waitUntilReady(`consumer ${region}`, `${url}/readyz`, 120_000)),
     ]);
 
-    const description: StackDescription = {
+    describe = (): StackDescription => ({
       producer: { url: producerUrl, metricsUrl: `http://127.0.0.1:${producerMetricsPort}`, pid: producer.pid },
       consumers: consumers.map(({ region, url, service }) => ({ region, url, pid: service.pid })),
       stream: pipeline.streamName,
@@ -187,9 +201,10 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
       checkpointTable: pipeline.checkpointTableName,
       wrappingKeys: wrapping.kind,
       regions: byRegion((region) => region),
-    };
-    await writeFile(config.stackFile, `${JSON.stringify(description, null, 2)}\n`);
-    return { description, services, stop };
+    });
+    await publish();
+    published = true;
+    return { description: describe(), services, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -13,6 +13,8 @@ export interface StackProcess {
   /** The `pnpm start` process itself; everything it started runs below it. */
   readonly pid: number;
   readonly output: () => string;
+  /** Closes the pipes it writes its output to, as a terminal that has gone away does. */
+  closeOutput(): void;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -56,7 +58,11 @@ export async function startStackProcess(env: NodeJS.ProcessEnv = {}): Promise<St
   for (let attempt = 0; attempt < 600; attempt++) {
     const text = await readFile(join(directory, 'stack.json'), 'utf8').catch(() => undefined);
     if (text !== undefined) {
-      return { stack: JSON.parse(text), directory, pid: child.pid as number, output: () => output, stop };
+      const closeOutput = () => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      };
+      return { stack: JSON.parse(text), directory, pid: child.pid as number, output: () => output, closeOutput, stop };
     }
     if (child.exitCode !== null) break;
     await sleep(250);

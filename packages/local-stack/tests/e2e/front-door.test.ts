@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { listeningSockets } from '../support/listening-sockets.js';
+import { eventually, startStackProcess } from '../support/stack-process.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Command: pnpm start, as a user leaves it', () => {
+  it('keeps stack.json true after a restart, and stops everything on SIGTERM after its terminal has gone', async () => {
+    // Prepare
+    const running = await startStackProcess();
+    const started = (await listeningSockets(running.pid)).map((socket) => socket.pid);
+    const consumer = running.stack.consumers[0] as { region: string; pid: number };
+
+    // Act: a consumer dies and is restarted; then the terminal goes away, and then SIGTERM comes
+    process.kill(consumer.pid, 'SIGKILL');
+    const restarted = await eventually(async () => {
+      const stack = JSON.parse(await readFile(join(running.directory, 'stack.json'), 'utf8'));
+      const pid = stack.consumers[0].pid as number;
+      return pid !== consumer.pid && alive(pid) ? pid : undefined;
+    });
+    running.closeOutput();
+    // Output written after the pipes closed meets EPIPE: give it a moment to be written and to fail.
+    await sleep(1_500);
+    const code = await running.stop();
+
+    // Assess
+    expect(code).toBe(0);
+    expect(started.length).toBeGreaterThanOrEqual(6);
+    expect([...new Set([...started, restarted])].filter(alive)).toEqual([]);
+  });
+});
