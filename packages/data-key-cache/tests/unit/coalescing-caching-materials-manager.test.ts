@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KmsUnavailableError } from '../../src/index.js';
-import { commitmentPolicy, cacheUnderTest as setup, suite } from '../support/unit-cache.js';
+import { commitmentPolicy, dataKeyOfMaterial, cacheUnderTest as setup, suite } from '../support/unit-cache.js';
 
 const count = (results: string[], result: string) => results.filter((each) => each === result).length;
 
@@ -56,10 +56,19 @@ describe('Class: CoalescingCachingMaterialsManager', () => {
     const { backing, cmm, encryptRequest } = setup({ maxBytes: 1_000 });
 
     // Act
-    await Promise.all(Array.from({ length: 10 }, () => encryptRequest(300)));
+    const materials = await Promise.all(Array.from({ length: 10 }, () => encryptRequest(300)));
 
-    // Assess
-    expect(backing.encryptCalls).toHaveLength(Math.ceil(10 / 3));
+    // Assess: the bytes each data key was handed out for, summed per key
+    const bytesPerKey = new Map<string, number>();
+    for (const material of materials) {
+      const key = dataKeyOfMaterial(material);
+      bytesPerKey.set(key, (bytesPerKey.get(key) ?? 0) + 300);
+    }
+    expect(Math.max(...bytesPerKey.values())).toBeLessThanOrEqual(1_000);
+    expect([...bytesPerKey.values()].reduce((sum, bytes) => sum + bytes, 0)).toBe(3_000);
+    // Three requests fit a key, so the fewest keys that hold ten is four.
+    expect(bytesPerKey.size).toBe(Math.ceil(10 / 3));
+    expect(backing.encryptCalls).toHaveLength(bytesPerKey.size);
     cmm.close();
   });
 

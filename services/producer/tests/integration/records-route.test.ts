@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { AwsClients } from '@records/aws-clients';
 import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
 import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
@@ -57,6 +57,25 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     const producer = await producerCore(options);
     const logger = pino({ level: 'silent' });
     return buildApp({ logger, registry: new Registry(), ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
+  }
+
+  /** Every record in the region's stream, read from the start of each shard. */
+  async function recordsInStream(region: string): Promise<number> {
+    const kinesis = clients.kinesis(region);
+    const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: name }));
+    let count = 0;
+    for (const shard of Shards) {
+      let { ShardIterator } = await kinesis.send(
+        new GetShardIteratorCommand({ StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+      while (ShardIterator !== undefined) {
+        const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+        count += page.Records?.length ?? 0;
+        if ((page.Records?.length ?? 0) === 0 || page.MillisBehindLatest === 0) break;
+        ShardIterator = page.NextShardIterator;
+      }
+    }
+    return count;
   }
 
   async function decryptIn(region: string, ciphertext: Uint8Array): Promise<string> {
@@ -168,6 +187,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       endpoints: { kinesis: endpoints.kinesis!, kms: `http://127.0.0.1:${await getPort()}` },
     });
     app = await producerApp({ clients: deadKms });
+    const before = await Promise.all(regions.map(recordsInStream));
 
     // Act
     const answers = await Promise.all(
@@ -179,6 +199,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       expect(answer.statusCode).toBe(503);
       expect(answer.json().error.code).toBe('KMS_UNAVAILABLE');
     }
+    expect(await Promise.all(regions.map(recordsInStream))).toEqual(before);
     deadKms.destroy();
   });
 
