@@ -1,4 +1,5 @@
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 /** The position a shard reader resumes from: after a sequence number, or nowhere (the shard is done). */
 export type Checkpoint = { readonly kind: 'after'; readonly sequenceNumber: string } | { readonly kind: 'shard-end' };
@@ -11,6 +12,15 @@ export interface CheckpointStoreOptions {
 
 const SHARD_END = 'SHARD_END';
 
+/** A checkpoint row as stored: sequence numbers stay strings (they exceed what a number holds). */
+interface CheckpointRow {
+  readonly id: string;
+  readonly stream: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly updatedAt: string;
+}
+
 /**
  * Per shard, the last sequence number whose batch was fully written or dead-lettered, in the
  * checkpoint table (keyed `<stream>/<shardId>`). A restarted consumer resumes after it; a
@@ -18,38 +28,31 @@ const SHARD_END = 'SHARD_END';
  */
 export class CheckpointStore {
   readonly #options: CheckpointStoreOptions;
+  readonly #documents: DynamoDBDocumentClient;
 
   constructor(options: CheckpointStoreOptions) {
     this.#options = options;
+    this.#documents = DynamoDBDocumentClient.from(options.dynamodb);
   }
 
   async load(shardId: string): Promise<Checkpoint | undefined> {
-    const { Item } = await this.#options.dynamodb.send(
-      new GetItemCommand({
-        TableName: this.#options.tableName,
-        Key: { id: { S: this.#key(shardId) } },
-        ConsistentRead: true,
-      }),
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.#options.tableName, Key: { id: this.#key(shardId) }, ConsistentRead: true }),
     );
-    const sequenceNumber = Item?.sequenceNumber?.S;
-    if (sequenceNumber === undefined) return undefined;
+    const sequenceNumber = (Item as Partial<CheckpointRow> | undefined)?.sequenceNumber;
+    if (typeof sequenceNumber !== 'string') return undefined;
     return sequenceNumber === SHARD_END ? { kind: 'shard-end' } : { kind: 'after', sequenceNumber };
   }
 
   async save(shardId: string, checkpoint: Checkpoint): Promise<void> {
-    const sequenceNumber = checkpoint.kind === 'after' ? checkpoint.sequenceNumber : SHARD_END;
-    await this.#options.dynamodb.send(
-      new PutItemCommand({
-        TableName: this.#options.tableName,
-        Item: {
-          id: { S: this.#key(shardId) },
-          stream: { S: this.#options.streamName },
-          shardId: { S: shardId },
-          sequenceNumber: { S: sequenceNumber },
-          updatedAt: { S: new Date().toISOString() },
-        },
-      }),
-    );
+    const row: CheckpointRow = {
+      id: this.#key(shardId),
+      stream: this.#options.streamName,
+      shardId,
+      sequenceNumber: checkpoint.kind === 'after' ? checkpoint.sequenceNumber : SHARD_END,
+      updatedAt: new Date().toISOString(),
+    };
+    await this.#documents.send(new PutCommand({ TableName: this.#options.tableName, Item: row }));
   }
 
   #key(shardId: string): string {

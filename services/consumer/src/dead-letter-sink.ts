@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { _Record } from '@aws-sdk/client-kinesis';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Item, TableWriter } from './table-writer.js';
 
 export interface DeadLetter {
@@ -15,6 +16,32 @@ export interface DeadLetter {
 export const CIPHERTEXT_PART_BYTES = 300 * 1024;
 /** A message longer than this is cut: it is the sender's to fill (a context, say), not ours. */
 export const MAX_MESSAGE_CHARS = 1024;
+
+/** A dead letter as stored (marshalled by @aws-sdk/util-dynamodb, as lib-dynamodb does). */
+export interface DeadLetterRow {
+  readonly id: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly stream: string;
+  readonly region: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly deadLetteredAt: string;
+  readonly arrivedAt?: string | undefined;
+  readonly ciphertextBytes: number;
+  readonly ciphertextSha256: string;
+  /** The ciphertext itself, when it fits the item. */
+  readonly ciphertext?: Uint8Array;
+  /** Otherwise, how many part items hold it. */
+  readonly ciphertextParts?: number;
+}
+
+/** One part of a ciphertext too large for its dead letter's item. */
+export interface CiphertextPart {
+  readonly id: string;
+  readonly partOf: string;
+  readonly ciphertext: Uint8Array;
+}
 
 export function deadLetterId(shardId: string, sequenceNumber: string): string {
   return `${shardId}:${sequenceNumber}`;
@@ -55,28 +82,25 @@ export class DeadLetterSink {
         data.byteLength > CIPHERTEXT_PART_BYTES ? Math.ceil(data.byteLength / CIPHERTEXT_PART_BYTES) : 0;
       for (let part = 0; part < partCount; part++) {
         const slice = data.subarray(part * CIPHERTEXT_PART_BYTES, (part + 1) * CIPHERTEXT_PART_BYTES);
-        parts.push({ id: { S: ciphertextPartId(id, part) }, partOf: { S: id }, ciphertext: { B: slice } });
+        parts.push(
+          marshall({ id: ciphertextPartId(id, part), partOf: id, ciphertext: slice } satisfies CiphertextPart),
+        );
       }
-      return {
-        id: { S: id },
-        reason: { S: letter.reason },
-        message: { S: truncate(letter.message) },
-        stream: { S: this.#context.streamName },
-        region: { S: this.#context.region },
-        shardId: { S: letter.shardId },
-        sequenceNumber: { S: sequenceNumber },
-        deadLetteredAt: { S: new Date().toISOString() },
-        ...(letter.record.ApproximateArrivalTimestamp === undefined
-          ? {}
-          : { arrivedAt: { S: letter.record.ApproximateArrivalTimestamp.toISOString() } }),
-        ciphertextBytes: { N: String(data.byteLength) },
-        ciphertextSha256: { S: createHash('sha256').update(data).digest('hex') },
-        ...(partCount > 0
-          ? { ciphertextParts: { N: String(partCount) } }
-          : data.byteLength > 0
-            ? { ciphertext: { B: data } }
-            : {}),
+      const row: DeadLetterRow = {
+        id,
+        reason: letter.reason,
+        message: truncate(letter.message),
+        stream: this.#context.streamName,
+        region: this.#context.region,
+        shardId: letter.shardId,
+        sequenceNumber,
+        deadLetteredAt: new Date().toISOString(),
+        arrivedAt: letter.record.ApproximateArrivalTimestamp?.toISOString(),
+        ciphertextBytes: data.byteLength,
+        ciphertextSha256: createHash('sha256').update(data).digest('hex'),
+        ...(partCount > 0 ? { ciphertextParts: partCount } : data.byteLength > 0 ? { ciphertext: data } : {}),
       };
+      return marshall(row, { removeUndefinedValues: true });
     });
     // Parts first: a dead letter is written only once every part it names is.
     for (const items of [parts, mains]) {

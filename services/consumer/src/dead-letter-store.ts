@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import {
-  type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   type DynamoDBClient,
   paginateScan,
 } from '@aws-sdk/client-dynamodb';
-import { ciphertextPartId } from './dead-letter-sink.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { retry } from '@records/retry';
+import { type CiphertextPart, ciphertextPartId, type DeadLetterRow } from './dead-letter-sink.js';
 
 /** A dead letter read back whole, its ciphertext put together again from its parts. */
 export interface StoredDeadLetter {
@@ -31,7 +32,8 @@ export interface DeadLetterFilter {
   readonly until?: Date;
 }
 
-type Item = Record<string, AttributeValue>;
+// What DynamoDB leaves unprocessed (throttling) is asked for again, a few times.
+const UNPROCESSED_RETRY = { attempts: 8, minDelayMs: 50, maxDelayMs: 2_000 } as const;
 
 /** Reads dead letters back, by reason or time, and removes those that were redriven. */
 export class DeadLetterStore {
@@ -49,9 +51,10 @@ export class DeadLetterStore {
       { TableName: this.#tableName, ConsistentRead: true },
     )) {
       for (const item of page.Items ?? []) {
+        const row = unmarshall(item) as DeadLetterRow | CiphertextPart;
         // Parts of a large ciphertext are read with the dead letter that names them.
-        if (item.reason?.S === undefined || !matches(item, filter)) continue;
-        yield await this.#whole(item);
+        if (!('reason' in row) || !matches(row, filter)) continue;
+        yield await this.#whole(row);
       }
     }
   }
@@ -60,33 +63,30 @@ export class DeadLetterStore {
     const ids = letters.flatMap((letter) => [...letter.partIds, letter.id]);
     for (let start = 0; start < ids.length; start += 25) {
       let pending = ids.slice(start, start + 25).map((id) => ({ DeleteRequest: { Key: { id: { S: id } } } }));
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`the dead-letter table left ${pending.length} deletion(s) unprocessed`);
+      await retry(async () => {
         const { UnprocessedItems } = await this.#dynamodb.send(
           new BatchWriteItemCommand({ RequestItems: { [this.#tableName]: pending } }),
         );
         pending = (UnprocessedItems?.[this.#tableName] ?? []) as typeof pending;
-      }
+        if (pending.length > 0) throw new Error(`the dead-letter table left ${pending.length} deletion(s) unprocessed`);
+      }, UNPROCESSED_RETRY);
     }
   }
 
-  async #whole(item: Item): Promise<StoredDeadLetter> {
-    const id = item.id?.S ?? '';
-    const partCount = Number(item.ciphertextParts?.N ?? '0');
-    const partIds = Array.from({ length: partCount }, (_, part) => ciphertextPartId(id, part));
-    const ciphertext = partCount === 0 ? (item.ciphertext?.B ?? new Uint8Array()) : await this.#parts(partIds);
-    const expected = item.ciphertextSha256?.S;
-    if (expected !== undefined && createHash('sha256').update(ciphertext).digest('hex') !== expected) {
-      throw new Error(`dead letter ${id}: its ciphertext does not match its recorded digest`);
+  async #whole(row: DeadLetterRow): Promise<StoredDeadLetter> {
+    const partIds = Array.from({ length: row.ciphertextParts ?? 0 }, (_, part) => ciphertextPartId(row.id, part));
+    const ciphertext = partIds.length === 0 ? (row.ciphertext ?? new Uint8Array()) : await this.#parts(partIds);
+    if (createHash('sha256').update(ciphertext).digest('hex') !== row.ciphertextSha256) {
+      throw new Error(`dead letter ${row.id}: its ciphertext does not match its recorded digest`);
     }
     return {
-      id,
-      stream: item.stream?.S ?? '',
-      shardId: item.shardId?.S ?? '',
-      sequenceNumber: item.sequenceNumber?.S ?? '',
-      reason: item.reason?.S ?? '',
-      deadLetteredAt: item.deadLetteredAt?.S ?? '',
-      ...(item.arrivedAt?.S === undefined ? {} : { arrivedAt: new Date(item.arrivedAt.S) }),
+      id: row.id,
+      stream: row.stream,
+      shardId: row.shardId,
+      sequenceNumber: row.sequenceNumber,
+      reason: row.reason,
+      deadLetteredAt: row.deadLetteredAt,
+      ...(row.arrivedAt === undefined ? {} : { arrivedAt: new Date(row.arrivedAt) }),
       ciphertext,
       partIds,
     };
@@ -95,8 +95,7 @@ export class DeadLetterStore {
   async #parts(partIds: readonly string[]): Promise<Uint8Array> {
     const found = new Map<string, Uint8Array>();
     let keys = partIds.map((id) => ({ id: { S: id } }));
-    for (let attempt = 1; keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('the dead-letter table did not return every ciphertext part');
+    await retry(async () => {
       const { Responses, UnprocessedKeys } = await this.#dynamodb.send(
         new BatchGetItemCommand({ RequestItems: { [this.#tableName]: { Keys: keys, ConsistentRead: true } } }),
       );
@@ -104,7 +103,8 @@ export class DeadLetterStore {
         if (part.id?.S !== undefined && part.ciphertext?.B !== undefined) found.set(part.id.S, part.ciphertext.B);
       }
       keys = (UnprocessedKeys?.[this.#tableName]?.Keys ?? []) as typeof keys;
-    }
+      if (keys.length > 0) throw new Error('the dead-letter table did not return every ciphertext part');
+    }, UNPROCESSED_RETRY);
     const parts = partIds.map((id) => {
       const part = found.get(id);
       if (part === undefined) throw new Error(`ciphertext part ${id} is missing`);
@@ -114,10 +114,10 @@ export class DeadLetterStore {
   }
 }
 
-function matches(item: Item, filter: DeadLetterFilter): boolean {
-  const reason = item.reason?.S ?? '';
+function matches(row: DeadLetterRow, filter: DeadLetterFilter): boolean {
+  const { reason } = row;
   if (filter.reasons !== undefined && filter.reasons.length > 0 && !filter.reasons.includes(reason)) return false;
-  const at = Date.parse(item.deadLetteredAt?.S ?? '');
+  const at = Date.parse(row.deadLetteredAt);
   if (filter.since !== undefined && !(at >= filter.since.getTime())) return false;
   if (filter.until !== undefined && !(at < filter.until.getTime())) return false;
   return true;

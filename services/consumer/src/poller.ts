@@ -1,5 +1,5 @@
 import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
-import { backoffDelay, pause } from './backoff.js';
+import { pause, retry } from '@records/retry';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { RecordProcessor } from './record-processor.js';
@@ -101,11 +101,16 @@ export function createPoller(deps: PollerDeps): Poller {
   }
 
   async function discoverLoop() {
-    let failures = 0;
     while (!controller.signal.aborted) {
       wake = new AbortController();
       try {
-        const shards = await listShards(deps.kinesis, deps.streamName);
+        const shards = await retry(() => listShards(deps.kinesis, deps.streamName), {
+          attempts: Number.POSITIVE_INFINITY,
+          minDelayMs: 500,
+          maxDelayMs: 15_000,
+          signal: controller.signal,
+          onRetry: (error, failures) => deps.logger.warn({ err: error, failures }, 'ListShards failed; backing off'),
+        });
         const listed = new Set(shards.map((shard) => shard.ShardId));
         // After a reshard, a child waits until its parents still in the stream are read to their end,
         // so that records of one id (one partition key) are written in order, as KCL does.
@@ -120,12 +125,12 @@ export function createPoller(deps: PollerDeps): Poller {
         }
         if (!ready) deps.logger.info({ shards: shards.length, stream: deps.streamName }, 'reading shards');
         ready = true;
-        failures = 0;
         await pause(deps.shardDiscoveryIntervalMs, AbortSignal.any([controller.signal, wake.signal]));
       } catch (error) {
-        failures++;
-        deps.logger.warn({ err: error, failures }, 'ListShards failed; backing off');
-        await pause(backoffDelay(failures, 500, 15_000), controller.signal);
+        // Listing is retried until stopped; anything else that failed here is logged and tried again later.
+        if (controller.signal.aborted) return;
+        deps.logger.warn({ err: error }, 'shard discovery failed; trying again');
+        await pause(deps.shardDiscoveryIntervalMs, controller.signal);
       }
     }
   }

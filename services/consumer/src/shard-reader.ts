@@ -5,7 +5,7 @@ import {
   type KinesisClient,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
-import { backoffDelay, pause } from './backoff.js';
+import { pause, retry } from '@records/retry';
 import type { ConsumerMetrics } from './metrics.js';
 import type { RecordProcessor } from './record-processor.js';
 
@@ -29,6 +29,13 @@ export interface ShardReaderOptions {
 
 // Kinesis allows five GetRecords calls a second per shard.
 const MIN_POLL_SPACING_MS = 200;
+// Reading is retried until it works or the reader stops; so is a batch, which never moves on unfinished.
+const READ_RETRY = { attempts: Number.POSITIVE_INFINITY, minDelayMs: 200, maxDelayMs: 10_000 } as const;
+const BATCH_RETRY = { attempts: Number.POSITIVE_INFINITY, minDelayMs: 250, maxDelayMs: 15_000 } as const;
+
+function isNamed(error: unknown, name: string): boolean {
+  return error instanceof Error && error.name === name;
+}
 
 /**
  * Reads one shard with GetShardIterator and GetRecords until the shard is closed and drained, or
@@ -51,29 +58,33 @@ export class ShardReader {
   async run(signal: AbortSignal): Promise<'closed' | 'stopped' | 'missing'> {
     const { kinesis, shardId, metrics, region, logger } = this.#options;
     let iterator: string | undefined;
-    let failures = 0;
     while (!signal.aborted) {
       let output: GetRecordsCommandOutput;
       try {
-        iterator ??= await this.#iterator();
-        output = await kinesis.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#options.getRecordsLimit }),
+        output = await retry(
+          async () => {
+            iterator ??= await this.#iterator();
+            return kinesis.send(
+              new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#options.getRecordsLimit }),
+            );
+          },
+          {
+            ...READ_RETRY,
+            signal,
+            // A shard Kinesis no longer knows is looked for again at the next discovery, not here.
+            shouldRetry: (error) => !isNamed(error, 'ResourceNotFoundException'),
+            onRetry: (error, attempt) => {
+              // An expired iterator is asked for again; anything else is backed off and logged.
+              if (isNamed(error, 'ExpiredIteratorException')) iterator = undefined;
+              else logger.warn({ shardId, err: error, failures: attempt }, 'GetRecords failed; backing off');
+            },
+          },
         );
-        failures = 0;
-      } catch (error) {
-        if (error instanceof Error && error.name === 'ExpiredIteratorException') {
-          iterator = undefined;
-          continue;
-        }
-        if (error instanceof Error && error.name === 'ResourceNotFoundException') {
-          // The stream or shard is gone, perhaps for a moment: not drained, so not checkpointed as ended.
-          logger.warn({ shardId }, 'shard not found; it is looked for again at the next discovery');
-          return 'missing';
-        }
-        failures++;
-        logger.warn({ shardId, err: error, failures }, 'GetRecords failed; backing off');
-        await pause(backoffDelay(failures, 200, 10_000), signal);
-        continue;
+      } catch {
+        if (signal.aborted) return 'stopped';
+        // The stream or shard is gone, perhaps for a moment: not drained, so not checkpointed as ended.
+        logger.warn({ shardId }, 'shard not found; it is looked for again at the next discovery');
+        return 'missing';
       }
       const records = output.Records ?? [];
       // Counted here, once per record read, however often its batch is retried.
@@ -146,17 +157,22 @@ export class ShardReader {
     action: () => Promise<void>,
     onFailure: (error: unknown, attempt: number) => void,
   ): Promise<boolean> {
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      try {
-        await action();
-        if (attempt > 1) this.#options.onStall?.(false);
-        return true;
-      } catch (error) {
-        onFailure(error, attempt);
-        if (attempt === 1) this.#options.onStall?.(true);
-        await pause(backoffDelay(attempt, 250, 15_000), signal);
-      }
+    let stalled = false;
+    try {
+      await retry(action, {
+        ...BATCH_RETRY,
+        signal,
+        onRetry: (error, attempt) => {
+          onFailure(error, attempt);
+          if (!stalled) this.#options.onStall?.(true);
+          stalled = true;
+        },
+      });
+      if (stalled) this.#options.onStall?.(false);
+      return true;
+    } catch {
+      // Tried until stopped: nothing else ends an endless retry.
+      return false;
     }
-    return false;
   }
 }

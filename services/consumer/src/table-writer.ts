@@ -6,7 +6,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { isTransientAwsError } from '@records/aws-clients';
-import { backoffDelay, pause } from './backoff.js';
+import { retry } from '@records/retry';
 import { TransientProcessingError } from './errors.js';
 
 export type Item = Record<string, AttributeValue>;
@@ -26,6 +26,13 @@ export interface TableWriterOptions {
 }
 
 const BATCH_SIZE = 25;
+
+/** DynamoDB took only part of a batch; the rest is tried again. */
+class UnprocessedItemsError extends Error {
+  constructor(count: number, tableName: string) {
+    super(`${count} item(s) still unprocessed by ${tableName}`);
+  }
+}
 
 /**
  * Writes items with BatchWriteItem, retrying UnprocessedItems with jittered back-off. An item
@@ -54,27 +61,29 @@ export class TableWriter {
   async #writeBatch(items: Item[]): Promise<RejectedItem[]> {
     const { dynamodb, tableName, maxAttempts, baseDelayMs, maxDelayMs } = this.#options;
     let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      try {
-        const { UnprocessedItems } = await dynamodb.send(
-          new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
-        );
-        pending = UnprocessedItems?.[tableName] ?? [];
-      } catch (error) {
-        if (isTransientAwsError(error)) {
-          if (attempt >= maxAttempts)
-            throw new TransientProcessingError(`writing to ${tableName} failed`, { cause: error });
-        } else if (error instanceof Error && error.name === 'ValidationException') {
-          return this.#writeOneByOne(pending.map((request) => request.PutRequest?.Item as Item));
-        } else {
-          throw new TransientProcessingError(`writing to ${tableName} failed`, { cause: error });
-        }
+    try {
+      await retry(
+        async () => {
+          const { UnprocessedItems } = await dynamodb.send(
+            new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+          );
+          pending = UnprocessedItems?.[tableName] ?? [];
+          if (pending.length > 0) throw new UnprocessedItemsError(pending.length, tableName);
+        },
+        {
+          attempts: maxAttempts,
+          minDelayMs: baseDelayMs,
+          maxDelayMs,
+          // Items left unprocessed (throttling) and transient failures are tried again; a refusal is not.
+          shouldRetry: (error) => error instanceof UnprocessedItemsError || isTransientAwsError(error),
+        },
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ValidationException') {
+        return this.#writeOneByOne(pending.map((request) => request.PutRequest?.Item as Item));
       }
-      if (pending.length === 0) break;
-      if (attempt >= maxAttempts) {
-        throw new TransientProcessingError(`${pending.length} item(s) still unprocessed by ${tableName}`);
-      }
-      await pause(backoffDelay(attempt, baseDelayMs, maxDelayMs));
+      if (error instanceof UnprocessedItemsError) throw new TransientProcessingError(error.message);
+      throw new TransientProcessingError(`writing to ${tableName} failed`, { cause: error });
     }
     return [];
   }

@@ -1,31 +1,57 @@
+import createError, { type FastifyErrorConstructor } from '@fastify/error';
 import { PipelineError } from '@records/pipeline-config';
 
+/** Base of every error the producer answers with; each is also a PipelineError with a stable `code`. */
 export class ProducerError extends PipelineError {}
 
-/** The request body is not a record the pipeline can take: a 4xx the client must fix. */
-export class InvalidRecordError extends ProducerError {
-  constructor(code: 'INVALID_RECORD_ID', message: string) {
-    super(code, message);
-  }
+// Instances inherit from ProducerError (so from PipelineError); @fastify/error types its base as a plain Error.
+const declare = (code: string, message: string, status: number) =>
+  createError(code, message, status, ProducerError as unknown as ErrorConstructor);
+
+/**
+ * Every error the producer answers with, declared once: its stable code, its message and its HTTP
+ * status. The README's table lists the same codes. Messages of 4xx errors are the client's to read;
+ * 5xx messages hide internals.
+ */
+export const ProducerErrors = {
+  BAD_REQUEST: declare('BAD_REQUEST', 'the request URL is not valid', 400),
+  INVALID_JSON: declare('INVALID_JSON', '%s', 400),
+  INVALID_ENCODING: declare('INVALID_ENCODING', '%s', 400),
+  RECORD_NOT_OBJECT: declare('RECORD_NOT_OBJECT', '%s', 400),
+  INVALID_RECORD_ID: declare('INVALID_RECORD_ID', '%s', 400),
+  RESERVED_ATTRIBUTE: declare('RESERVED_ATTRIBUTE', '%s', 400),
+  RECORD_NOT_STORABLE: declare('RECORD_NOT_STORABLE', '%s', 400),
+  NOT_FOUND: declare('NOT_FOUND', 'no route for %s %s', 404),
+  PAYLOAD_TOO_LARGE: declare('PAYLOAD_TOO_LARGE', 'the body is larger than a record may be', 413),
+  UNSUPPORTED_MEDIA_TYPE: declare('UNSUPPORTED_MEDIA_TYPE', '%s', 415),
+  KMS_UNAVAILABLE: declare('KMS_UNAVAILABLE', 'the key service is unavailable; retry later', 503),
+  STREAM_UNAVAILABLE: declare('STREAM_UNAVAILABLE', 'the stream in %s did not take the record', 503),
+  NOT_READY: declare('NOT_READY', '%s', 503),
+  INTERNAL_ERROR: declare('INTERNAL_ERROR', 'internal error', 500),
+} as const satisfies Record<string, FastifyErrorConstructor>;
+
+export type ProducerErrorCode = keyof typeof ProducerErrors;
+
+export function isProducerErrorCode(code: unknown): code is ProducerErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ProducerErrors, code);
 }
 
+/** `id` is present but not an id the producer takes. */
+export const InvalidRecordIdError = ProducerErrors.INVALID_RECORD_ID;
+
 /** The body's media type or charset is not JSON in UTF-8. */
-export class UnsupportedMediaTypeError extends ProducerError {
-  constructor(message: string) {
-    super('UNSUPPORTED_MEDIA_TYPE', message);
-  }
-}
+export const UnsupportedMediaTypeError = ProducerErrors.UNSUPPORTED_MEDIA_TYPE;
 
 /**
  * The record could not be put to every region's stream. Nothing was acknowledged, so the client
  * retries with the same `id`; regions that already took it will be written again, idempotently.
  */
-export class StreamUnavailableError extends ProducerError {
+export class StreamUnavailableError extends ProducerErrors.STREAM_UNAVAILABLE {
   readonly id: string;
   readonly failedRegions: readonly string[];
 
   constructor(id: string, failedRegions: readonly string[], options?: { cause?: unknown }) {
-    super('STREAM_UNAVAILABLE', `the stream in ${failedRegions.join(', ')} did not take the record`, options);
+    super(failedRegions.join(', '), ...(options?.cause === undefined ? [] : [{ cause: options.cause }]));
     this.id = id;
     this.failedRegions = failedRegions;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isJsonObject, type JsonValue, parseRecordJson, recordToItem, stringifyRecordJson } from '@records/record-item';
-import { InvalidRecordError } from './errors.js';
+import { InvalidRecordIdError } from './errors.js';
 
 /** What a client may hand the producer: JSON bytes or text, or a value (numbers may be bigints). */
 export type RecordInput = Uint8Array | string | JsonValue | Readonly<Record<string, unknown>>;
@@ -23,14 +23,14 @@ function toJsonValue(input: RecordInput): JsonValue {
 
 function checkId(id: unknown): void {
   if (typeof id !== 'string' || id.trim() === '') {
-    throw new InvalidRecordError('INVALID_RECORD_ID', '`id` must be a non-empty string when present');
+    throw new InvalidRecordIdError('`id` must be a non-empty string when present');
   }
   if (Buffer.byteLength(id) > MAX_ID_BYTES) {
-    throw new InvalidRecordError('INVALID_RECORD_ID', `\`id\` must be at most ${MAX_ID_BYTES} bytes`);
+    throw new InvalidRecordIdError(`\`id\` must be at most ${MAX_ID_BYTES} bytes`);
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(id)) {
-    throw new InvalidRecordError('INVALID_RECORD_ID', '`id` must not contain control characters');
+    throw new InvalidRecordIdError('`id` must not contain control characters');
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retry } from '@records/retry';
 import { EmulatorStartError } from '../errors.js';
 
 /** A running emulator: where it answers, and how to stop it. */
@@ -10,20 +10,35 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-/** Resolves once an HTTP request to `url` gets any answer at all. */
-export async function waitForHttp(name: string, url: string, options: { timeoutMs: number; child?: ChildProcess }) {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    if (options.child !== undefined && options.child.exitCode !== null) {
-      throw new EmulatorStartError(name, `exited with code ${options.child.exitCode} before answering on ${url}`);
-    }
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new EmulatorStartError(name, `did not answer on ${url}`, { cause: error });
-    }
-    await sleep(100);
+/**
+ * Resolves once an HTTP request to `url` gets any answer at all (with `requireOk`, a 2xx), polling
+ * with back-off for at most `timeoutMs`. Fails at once when `child` exits meanwhile.
+ */
+export async function waitForHttp(
+  name: string,
+  url: string,
+  options: { timeoutMs: number; child?: ChildProcess; requireOk?: boolean },
+): Promise<void> {
+  try {
+    await retry(
+      async () => {
+        if (options.child !== undefined && options.child.exitCode !== null) {
+          throw new EmulatorStartError(name, `exited with code ${options.child.exitCode} before answering on ${url}`);
+        }
+        const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        if (options.requireOk === true && !response.ok) throw new Error(`${url} answered ${response.status}`);
+      },
+      {
+        attempts: Number.POSITIVE_INFINITY,
+        minDelayMs: 100,
+        maxDelayMs: 1_000,
+        signal: AbortSignal.timeout(options.timeoutMs),
+        shouldRetry: (error) => !(error instanceof EmulatorStartError),
+      },
+    );
+  } catch (error) {
+    if (error instanceof EmulatorStartError) throw error;
+    throw new EmulatorStartError(name, `did not answer on ${url} in ${options.timeoutMs / 1000}s`, { cause: error });
   }
 }
 

@@ -1,28 +1,11 @@
 import { KmsUnavailableError } from '@records/data-key-cache';
+import { PipelineError } from '@records/pipeline-config';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { StreamUnavailableError } from '../errors.js';
-
-/** Every error code the producer answers with, and its HTTP status. Documented in the README. */
-export const ERROR_STATUS: Readonly<Record<string, number>> = {
-  BAD_REQUEST: 400,
-  INVALID_JSON: 400,
-  INVALID_ENCODING: 400,
-  RECORD_NOT_OBJECT: 400,
-  INVALID_RECORD_ID: 400,
-  RESERVED_ATTRIBUTE: 400,
-  RECORD_NOT_STORABLE: 400,
-  NOT_FOUND: 404,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  NOT_READY: 503,
-  KMS_UNAVAILABLE: 503,
-  STREAM_UNAVAILABLE: 503,
-  INTERNAL_ERROR: 500,
-};
+import { isProducerErrorCode, type ProducerErrorCode, ProducerErrors, StreamUnavailableError } from '../errors.js';
 
 // Fastify's own request errors, under the producer's stable codes.
-const FASTIFY_CODES: Readonly<Record<string, string>> = {
+const FASTIFY_CODES: Readonly<Record<string, ProducerErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -33,40 +16,47 @@ const FASTIFY_CODES: Readonly<Record<string, string>> = {
   FST_ERR_MAX_PARAM_LENGTH: 'BAD_REQUEST',
 };
 
-function stableCode(error: FastifyError): string {
-  if (ERROR_STATUS[error.code] !== undefined) return error.code;
-  const mapped = FASTIFY_CODES[error.code];
-  if (mapped !== undefined) return mapped;
-  // The JSON parser rethrows the SyntaxError (bad JSON, or a forbidden __proto__ key) with a 400.
-  if (error instanceof SyntaxError && error.statusCode === 400) return 'INVALID_JSON';
-  return 'INTERNAL_ERROR';
+type Declared = InstanceType<(typeof ProducerErrors)[ProducerErrorCode]>;
+
+// The declared errors whose message is the one they are given (`%s`); the others say their own.
+const TAKES_MESSAGE = new Set(
+  (Object.keys(ProducerErrors) as ProducerErrorCode[]).filter((code) => new ProducerErrors[code]().message === '%s'),
+);
+
+function translate(code: ProducerErrorCode, error: Error): Declared {
+  const args = TAKES_MESSAGE.has(code) ? [error.message] : [];
+  return new ProducerErrors[code](...args, { cause: error }) as Declared;
 }
 
-function publicMessage(code: string, error: FastifyError): string {
-  if (code === 'INTERNAL_ERROR') return 'internal error';
-  if (code === 'INVALID_JSON' && error.message.startsWith('the body')) return error.message;
-  if (code === 'INVALID_JSON') return 'the body is not valid JSON';
-  // Fastify's message repeats the URL; the client already has it.
-  if (code === 'BAD_REQUEST') return 'the request URL is not valid';
-  if (code === 'KMS_UNAVAILABLE') return 'the key service is unavailable; retry later';
-  return error.message;
+/** The error as one the producer declares: its own, a package's under a declared code, or Fastify's. */
+function declared(error: FastifyError): Declared {
+  if (isProducerErrorCode(error.code) && error instanceof ProducerErrors[error.code]) return error as Declared;
+  // A package's error (record-item's validation, the cache's KMS_UNAVAILABLE) under a code declared here.
+  if (error instanceof PipelineError && isProducerErrorCode(error.code)) return translate(error.code, error);
+  const mapped = FASTIFY_CODES[error.code];
+  if (mapped !== undefined) return translate(mapped, error);
+  // Fastify's JSON parsers throw the SyntaxError itself with a 400.
+  if (error instanceof SyntaxError && error.statusCode === 400) {
+    return new ProducerErrors.INVALID_JSON('the body is not valid JSON', { cause: error });
+  }
+  return new ProducerErrors.INTERNAL_ERROR({ cause: error });
 }
 
 /** Seconds a client should wait before retrying a 503: the key cache's back-off window when it has one. */
-function retryAfterSeconds(error: FastifyError): number {
+function retryAfterSeconds(error: unknown): number {
   if (error instanceof KmsUnavailableError) return Math.max(1, Math.ceil(error.retryAfterMs / 1000));
   return 1;
 }
 
-/** Answers `error` as `{ error: { code, message } }` with a stable code; 5xx bodies hide internals. */
+/** Answers `error` as `{ error: { code, message } }` with its declared status; 5xx bodies hide internals. */
 export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const code = stableCode(error);
-  const status = ERROR_STATUS[code] ?? 500;
-  if (status >= 500) request.log.error({ err: error, code }, 'request failed');
-  else request.log.info({ code }, 'request refused');
+  const answer = declared(error);
+  const status = answer.statusCode ?? 500;
+  if (status >= 500) request.log.error({ err: error, code: answer.code }, 'request failed');
+  else request.log.info({ code: answer.code }, 'request refused');
   const details = error instanceof StreamUnavailableError ? { id: error.id, regions: error.failedRegions } : {};
   if (status === 503) reply.header('retry-after', String(retryAfterSeconds(error)));
-  return reply.status(status).send({ error: { code, message: publicMessage(code, error), ...details } });
+  return reply.status(status).send({ error: { code: answer.code, message: answer.message, ...details } });
 }
 
 /** Routes every error, and every unknown route, through `sendError`. */
@@ -74,9 +64,7 @@ export default fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler(sendError);
     app.setNotFoundHandler((request, reply) =>
-      reply
-        .status(404)
-        .send({ error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url}` } }),
+      sendError(new ProducerErrors.NOT_FOUND(request.method, request.url), request, reply),
     );
   },
   { name: 'error-handler' },

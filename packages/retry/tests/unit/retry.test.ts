@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { retry } from '../../src/index.js';
+
+const fast = { minDelayMs: 1, maxDelayMs: 2 };
+
+describe('Function: retry', () => {
+  it('returns the first success, after retrying failures, and says which attempts failed', async () => {
+    // Prepare
+    const retried: number[] = [];
+    let calls = 0;
+
+    // Act
+    const result = await retry(
+      async (attempt) => {
+        calls++;
+        if (attempt < 3) throw new Error(`try ${attempt}`);
+        return 'done';
+      },
+      { ...fast, attempts: 5, onRetry: (_error, attempt) => retried.push(attempt) },
+    );
+
+    // Assess
+    expect(result).toBe('done');
+    expect(calls).toBe(3);
+    expect(retried).toEqual([1, 2]);
+  });
+
+  it('throws the last failure as the action threw it once the attempts are used up', async () => {
+    // Prepare
+    const failure = new Error('still down');
+    let calls = 0;
+
+    // Act
+    const act = retry(
+      async () => {
+        calls++;
+        throw failure;
+      },
+      { ...fast, attempts: 3 },
+    );
+
+    // Assess
+    await expect(act).rejects.toBe(failure);
+    expect(calls).toBe(3);
+  });
+
+  it('throws at once what shouldRetry refuses', async () => {
+    // Prepare
+    const refused = new Error('bad request');
+    let calls = 0;
+
+    // Act
+    const act = retry(
+      async () => {
+        calls++;
+        throw refused;
+      },
+      { ...fast, attempts: 5, shouldRetry: (error) => error !== refused },
+    );
+
+    // Assess
+    await expect(act).rejects.toBe(refused);
+    expect(calls).toBe(1);
+  });
+
+  it('retries a TypeError like any other failure', async () => {
+    // Prepare
+    let calls = 0;
+
+    // Act
+    const result = await retry(
+      async () => {
+        calls++;
+        if (calls === 1) throw new TypeError('undefined is not a function');
+        return calls;
+      },
+      { ...fast, attempts: 2 },
+    );
+
+    // Assess
+    expect(result).toBe(2);
+  });
+
+  it('stops waiting and trying when the signal aborts, however many attempts are left', async () => {
+    // Prepare
+    const controller = new AbortController();
+    let calls = 0;
+
+    // Act
+    const act = retry(
+      async () => {
+        calls++;
+        if (calls === 2) controller.abort(new Error('stopping'));
+        throw new Error('down');
+      },
+      { minDelayMs: 1, maxDelayMs: 1, attempts: Number.POSITIVE_INFINITY, signal: controller.signal },
+    );
+
+    // Assess
+    await expect(act).rejects.toThrow('stopping');
+    expect(calls).toBe(2);
+  });
+});
