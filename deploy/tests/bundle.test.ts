@@ -176,7 +176,9 @@ describe.skipIf(skipBundle !== undefined)('Deployable bundles of Dockerfile.prod
       expect(image.skippedRuns.map((run) => run.stage)).toEqual(['toolchain', 'runtime']);
       expect(existsSync(join(image.workdir, 'dist', 'main.js'))).toBe(true);
     }
-    expect(existsSync(join(images.producer!.workdir, 'dist', 'provision.js'))).toBe(true);
+    // The provisioning package's entry point, which compose's init container runs from this image.
+    const provision = compose.services.provision!.command!.at(-1) as string;
+    expect(existsSync(join(images.producer!.workdir, provision))).toBe(true);
   });
 
   it('ships production dependencies only: no TypeScript, test runner or emulators', async () => {

@@ -154,7 +154,7 @@ describe('File: docker-compose.yml', () => {
 
     // Assess
     expect(provision?.build).toEqual(producer?.build);
-    expect(provision?.command).toEqual(['node', 'dist/provision.js']);
+    expect(provision?.command).toEqual(['node', 'node_modules/@records/provisioning/dist/main.js']);
     expect(provision?.restart).toBe('no');
     expect(provision?.depends_on?.localstack?.condition).toBe('service_healthy');
     expect(dependents).toHaveLength(1 + regions.length);

@@ -1,4 +1,4 @@
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 import { LRUCache } from 'lru-cache';
 import type { UsageBounds } from './data-key-entry.js';
 import { KmsUnavailableError } from './errors.js';

@@ -1,4 +1,4 @@
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 
 /** Base class for every error the data key cache raises on purpose; branch on `code`. */
 export class DataKeyCacheError extends PipelineError {}

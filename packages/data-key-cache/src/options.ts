@@ -1,5 +1,4 @@
 import type { KeyringNode, NodeMaterialsManager } from '@aws-crypto/client-node';
-import type { CacheSettings } from '@records/pipeline-config';
 import type { BackoffOptions } from './kms-backoff.js';
 import type { CacheOperation, CacheResult, DataKeyCacheMetrics } from './metrics.js';
 
@@ -36,8 +35,23 @@ export interface AdaptiveRefreshOptions {
   readonly maxKeysAhead?: number;
 }
 
-/** The bounds (capacity, max age, messages, bytes, refresh-ahead) are the pipeline's CacheSettings. */
-export interface DataKeyCacheOptions extends Omit<CacheSettings, 'maxKeysAhead'> {
+/** How long, and for how much, one data key may be used, and how the next one is fetched. */
+export interface DataKeyCacheBounds {
+  /** Cache keys held per operation (encrypt and decrypt each), least recently used out first. */
+  readonly capacity: number;
+  readonly maxAgeSeconds: number;
+  /** Messages one data key may encrypt, at most the SDK's limit of 2^32. */
+  readonly maxMessages: number;
+  /** Plaintext bytes one data key may encrypt. */
+  readonly maxBytes: number;
+  /** Fetch the next data key in the background before the current one reaches a bound. */
+  readonly refreshAhead: boolean;
+  /** Share in (0, 1] of any bound (age, messages, bytes) at which the next data key is fetched. */
+  readonly refreshAheadAt: number;
+}
+
+/** The cache's own options: its bounds, and what it is built on. Services map their settings onto them. */
+export interface DataKeyCacheOptions extends DataKeyCacheBounds {
   /** Where data keys come from on a miss: a keyring is wrapped in the SDK's default materials manager. */
   readonly backing: KeyringNode | NodeMaterialsManager;
   /**

@@ -5,7 +5,7 @@ import {
   NodeAlgorithmSuite,
   type NodeMaterialsManager,
 } from '@aws-crypto/client-node';
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 import { ContextMismatchError, DecryptFailedError } from './errors.js';
 
 /** The encryption context key that binds a ciphertext to the stream it was written for. */

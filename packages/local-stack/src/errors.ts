@@ -1,4 +1,4 @@
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 
 export class LocalStackError extends PipelineError {}
 

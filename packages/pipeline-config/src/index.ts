@@ -1,4 +1,5 @@
 export * from './env.js';
 export * from './errors.js';
+export * from './provisioning.js';
 export * from './service.js';
 export * from './settings.js';

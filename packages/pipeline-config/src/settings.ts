@@ -10,7 +10,7 @@ export type WrappingKeySettings =
   | { readonly kind: 'kms'; readonly alias: string; readonly keyArns?: Readonly<Record<string, string>> }
   | { readonly kind: 'raw-aes'; readonly keyDirectory: string };
 
-/** The data key cache's bounds; `@records/data-key-cache` takes these as they are. */
+/** The data key cache's bounds, as configured; each service maps them onto the cache's own options. */
 export interface CacheSettings {
   /** Cache keys held per operation (encrypt and decrypt each), least recently used out first. */
   readonly capacity: number;

@@ -1,4 +1,4 @@
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 
 /** A resource could not be created, or did not become active in time. */
 export class ProvisioningError extends PipelineError {

@@ -42,10 +42,12 @@ export function createRecordPipeline(deps: RecordPipelineDeps): RecordPipeline {
   const { config, clients, registry, logger } = deps;
   const { pipeline, region } = config;
   const unwrap = createUnwrapClassifier((keyRegion: string) => clients.kms(keyRegion));
+  const { maxKeysAhead, ...bounds } = pipeline.cache;
   const materials = new CoalescingCachingMaterialsManager({
     backing: unwrap.materials(regionKeyring(deps.keys, region, unwrap.kms)),
-    ...pipeline.cache,
-    adaptiveRefresh: { maxKeysAhead: pipeline.cache.maxKeysAhead },
+    // The pipeline's cache settings, mapped onto the cache's own options.
+    ...bounds,
+    adaptiveRefresh: { maxKeysAhead },
     ...deps.cache,
     metrics: createDataKeyCacheMetrics(registry),
     logger,

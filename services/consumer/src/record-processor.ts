@@ -1,7 +1,7 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import type { RecordDecryptor } from '@records/envelope';
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 import { type Item, type JsonValue, parseRecordJson, RecordItemError, recordToItem } from '@records/record-item';
 import type { DeadLetter, DeadLetterSink } from './dead-letter-sink.js';
 import { TransientProcessingError } from './errors.js';

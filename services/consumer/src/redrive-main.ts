@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { AwsClients, createAwsRequestMetrics, type EndpointOverride } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
 import { createServiceRegistry } from '@records/observability';
+import { hasOwnAwsCredentials } from '@records/pipeline-config';
 import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
 import { DeadLetterStore } from './dead-letter-store.js';
@@ -85,7 +86,7 @@ const clients = new AwsClients({
   observer: createAwsRequestMetrics(registry),
   ...(stack === undefined ? {} : { endpoints: stack.endpoints }),
   // The emulators' placeholder credentials, unless the environment has its own.
-  ...(stack !== undefined && process.env.AWS_ACCESS_KEY_ID === undefined
+  ...(stack !== undefined && !hasOwnAwsCredentials(process.env)
     ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
     : {}),
 });

@@ -1,5 +1,5 @@
 import createError, { type FastifyErrorConstructor } from '@fastify/error';
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 
 /** Base of every error the producer answers with; each is also a PipelineError with a stable `code`. */
 export class ProducerError extends PipelineError {}

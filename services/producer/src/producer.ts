@@ -38,10 +38,12 @@ export interface Producer {
 export function createProducer(deps: ProducerDeps): Producer {
   const { pipeline, clients, registry } = deps;
   // One cache for the whole process: every request shares its data keys and its in-flight KMS calls.
+  const { maxKeysAhead, ...bounds } = pipeline.cache;
   const materials = new CoalescingCachingMaterialsManager({
     backing: multiRegionKeyring(deps.keys, pipeline.regions, (region) => clients.kms(region)),
-    ...pipeline.cache,
-    adaptiveRefresh: { maxKeysAhead: pipeline.cache.maxKeysAhead },
+    // The pipeline's cache settings, mapped onto the cache's own options.
+    ...bounds,
+    adaptiveRefresh: { maxKeysAhead },
     ...deps.cache,
     metrics: createDataKeyCacheMetrics(registry),
     logger: deps.logger,

@@ -3,6 +3,7 @@ import {
   boolean,
   deepFreeze,
   type Env,
+  hasOwnAwsCredentials,
   integer,
   loadPipelineSettings,
   optionalString,
@@ -23,6 +24,10 @@ export interface StackConfig {
   readonly consumerBasePort: number;
   readonly shardCount: number;
   readonly persist: boolean;
+  /** True when the environment names AWS credentials; otherwise the emulators' placeholders are used. */
+  readonly usesOwnCredentials: boolean;
+  /** The environment the services inherit, the user's own variables included. */
+  readonly environment: Env;
   /** Endpoints the user already set: those services are not emulated. */
   readonly external: { readonly kinesis?: string; readonly dynamodb?: string; readonly kms?: string };
 }
@@ -43,6 +48,8 @@ export function loadStackConfig(env: Env, cwd: string): StackConfig {
     consumerBasePort: integer(env, 'CONSUMER_BASE_PORT', 3001, { min: 0, max: 65535 }),
     shardCount: integer(env, 'SHARD_COUNT', 2, { min: 1, max: 64 }),
     persist: boolean(env, 'STACK_PERSIST', false),
+    usesOwnCredentials: hasOwnAwsCredentials(env),
+    environment: { ...env },
     external: {
       ...(kinesis === undefined ? {} : { kinesis }),
       ...(dynamodb === undefined ? {} : { dynamodb }),

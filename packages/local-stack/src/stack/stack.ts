@@ -57,7 +57,7 @@ async function port(preferred: number): Promise<number> {
  */
 export async function startStack(config: StackConfig, hooks: StackHooks): Promise<RunningStack> {
   const { pipeline } = config;
-  const usesOwnCredentials = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
+  const { usesOwnCredentials } = config;
   const wantsKms = pipeline.wrappingKeys.kind === 'kms' && config.external.kms === undefined;
   let emulators: EmulatorSet | undefined;
   const services: SupervisedService[] = [];
@@ -133,7 +133,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
     };
     const baseEnv: NodeJS.ProcessEnv = {
       ...(usesOwnCredentials ? {} : EMULATOR_CREDENTIALS),
-      ...process.env,
+      ...config.environment,
       AWS_REGION: pipeline.regions[0],
       ...(wrapping.kind === 'raw-aes' ? { WRAPPING_KEYS: 'raw-aes', RAW_AES_KEY_DIR: wrapping.keyDirectory } : {}),
     };

@@ -1,12 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  AlgorithmSuiteIdentifier,
-  buildClient,
-  CommitmentPolicy,
-  NodeDefaultCryptographicMaterialsManager,
-} from '@aws-crypto/client-node';
+import { AlgorithmSuiteIdentifier, CommitmentPolicy } from '@aws-crypto/client-node';
 import { createAwsRequestMetrics } from '@records/aws-clients';
-import { multiRegionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { resolveWrappingKeys } from '@records/envelope';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConsumerConfig } from '../../src/config.js';
@@ -21,23 +16,6 @@ import { createPipelineFixture, type PipelineFixture, type PutResult } from '../
 import { RecordingLogger } from '../support/recording-logger.js';
 
 warnIfKmsMissing('the dead letters and redrive suite');
-
-/** Encrypts as another producer might: any suite, commitment policy and encryption context. */
-async function encryptAs(
-  fixture: PipelineFixture,
-  record: object,
-  options: { suiteId: AlgorithmSuiteIdentifier; policy: CommitmentPolicy; context: Record<string, string> },
-): Promise<Uint8Array> {
-  const kms = (region: string) => fixture.clients.kms(region);
-  const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: fixture.kmsKeyAlias }, regions, kms });
-  const { encrypt } = buildClient(options.policy);
-  const materials = new NodeDefaultCryptographicMaterialsManager(multiRegionKeyring(keys, regions, kms));
-  const { result } = await encrypt(materials, Buffer.from(JSON.stringify(record)), {
-    suiteId: options.suiteId,
-    encryptionContext: options.context,
-  });
-  return result;
-}
 
 describe.skipIf(kmsMissing)('Dead letters: kept whole, and redriven through the normal path', () => {
   const region = regions[0] as string;
@@ -100,8 +78,7 @@ describe.skipIf(kmsMissing)('Dead letters: kept whole, and redriven through the 
       mismatch: await fixture.put(
         region,
         0,
-        await encryptAs(
-          fixture,
+        await fixture.encryptAs(
           { id: 'm' },
           {
             suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384,
@@ -113,7 +90,7 @@ describe.skipIf(kmsMissing)('Dead letters: kept whole, and redriven through the 
       legacy: await fixture.put(
         region,
         0,
-        await encryptAs(fixture, legacy, {
+        await fixture.encryptAs(legacy, {
           suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
           policy: CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT,
           context: { stream: fixture.streamName },

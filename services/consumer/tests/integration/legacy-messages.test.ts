@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AlgorithmSuiteIdentifier,
-  buildClient,
-  CommitmentPolicy,
-  NodeDefaultCryptographicMaterialsManager,
-} from '@aws-crypto/client-node';
-import { multiRegionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { AlgorithmSuiteIdentifier, CommitmentPolicy } from '@aws-crypto/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
 import { kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
@@ -19,16 +13,12 @@ const LEGACY_SUITE = 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384';
 const CURRENT_SUITE = 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384';
 
 /** Encrypts as the documentation's example on the Encryption SDK 1.x does: no key commitment, suite 0x0378. */
-async function legacyEncrypt(fixture: PipelineFixture, record: object): Promise<Uint8Array> {
-  const kms = (region: string) => fixture.clients.kms(region);
-  const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: fixture.kmsKeyAlias }, regions, kms });
-  const { encrypt } = buildClient(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT);
-  const materials = new NodeDefaultCryptographicMaterialsManager(multiRegionKeyring(keys, regions, kms));
-  const { result } = await encrypt(materials, Buffer.from(JSON.stringify(record)), {
+function legacyEncrypt(fixture: PipelineFixture, record: object): Promise<Uint8Array> {
+  return fixture.encryptAs(record, {
     suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
-    encryptionContext: { stream: fixture.streamName },
+    policy: CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT,
+    context: { stream: fixture.streamName },
   });
-  return result;
 }
 
 describe.skipIf(kmsMissing)('Function: createPoller, with messages from producers on the old Encryption SDK', () => {

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { NodeDefaultCryptographicMaterialsManager } from '@aws-crypto/client-node';
+import {
+  type AlgorithmSuiteIdentifier,
+  buildClient,
+  type CommitmentPolicy,
+  NodeDefaultCryptographicMaterialsManager,
+} from '@aws-crypto/client-node';
 import { type AttributeValue, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListShardsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -8,6 +13,12 @@ import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
 import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@records/envelope';
 import { provisionPipeline } from '@records/provisioning';
 import { credentials, dynamodbEndpoints, kinesisEndpoint, motoEndpoint, regions } from './emulators.js';
+
+export interface ForeignEncryption {
+  readonly suiteId: AlgorithmSuiteIdentifier;
+  readonly policy: CommitmentPolicy;
+  readonly context: Readonly<Record<string, string>>;
+}
 
 /** Where one record landed: the dead-letter table keys it by `${shardId}:${sequenceNumber}`. */
 export interface PutResult {
@@ -29,6 +40,11 @@ export interface PipelineFixture {
   encrypt(record: unknown, streamName?: string): Promise<Uint8Array>;
   /** Encrypts JSON text as it is, numbers and all. */
   encryptText(json: string, streamName?: string): Promise<Uint8Array>;
+  /**
+   * Encrypts as another producer might, with every region's key: any suite, commitment policy and
+   * encryption context, and a data key of its own.
+   */
+  encryptAs(record: object, options: ForeignEncryption): Promise<Uint8Array>;
   /** Puts bytes onto the stream in `region`, on the shard at `shardIndex` (in ListShards order). */
   put(region: string, shardIndex: number, data: Uint8Array): Promise<PutResult>;
   /** The item with this id without the pipeline's attribute, unmarshalled; undefined when absent. */
@@ -109,6 +125,18 @@ export async function createPipelineFixture(
     encrypt: (record, stream = streamName) =>
       encryptor.encrypt(new Uint8Array(Buffer.from(JSON.stringify(record))), stream),
     encryptText: (json, stream = streamName) => encryptor.encrypt(new Uint8Array(Buffer.from(json)), stream),
+    async encryptAs(record, { suiteId, policy, context }) {
+      const { encrypt } = buildClient(policy);
+      const { result } = await encrypt(
+        new NodeDefaultCryptographicMaterialsManager(keyring),
+        Buffer.from(JSON.stringify(record)),
+        {
+          suiteId,
+          encryptionContext: { ...context },
+        },
+      );
+      return result;
+    },
     async put(region, shardIndex, data) {
       const hashKey = (await startingHashKeysIn(region))[shardIndex];
       if (hashKey === undefined) throw new Error(`the stream has no shard ${shardIndex}`);

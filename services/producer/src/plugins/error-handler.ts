@@ -1,5 +1,5 @@
 import { KmsUnavailableError } from '@records/data-key-cache';
-import { PipelineError } from '@records/pipeline-config';
+import { PipelineError } from '@records/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isProducerErrorCode, type ProducerErrorCode, ProducerErrors, StreamUnavailableError } from '../errors.js';
