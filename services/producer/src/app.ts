@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { UnsupportedMediaTypeError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
+import admission from './plugins/admission.js';
 import errorHandler, { sendError } from './plugins/error-handler.js';
 import observability from './plugins/observability.js';
 import type { RecordIngestor } from './record-ingestor.js';
@@ -15,6 +16,10 @@ export interface AppDeps {
   readonly isReady: () => boolean;
   /** Largest accepted body, in bytes; larger bodies get PAYLOAD_TOO_LARGE. */
   readonly bodyLimit: number;
+  /** Bounds on the work in hand; past them, 503 OVERLOADED at once. Unbounded when unset. */
+  readonly admission?: { readonly maxInFlightRecords: number; readonly maxInFlightBytes: number };
+  /** A client must send its whole request within this time (Node closes the connection otherwise). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Builds the producer's HTTP app from what it is given; it opens no port. */
@@ -22,6 +27,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimit,
+    // Slow clients are cut off: the whole request within requestTimeoutMs, the headers within Node's 60 s.
+    ...(deps.requestTimeoutMs === undefined ? {} : { requestTimeout: deps.requestTimeoutMs }),
     // Fastify's own 503 while closing has its own body and no Retry-After; the hook below answers instead.
     return503OnClosing: false,
     // Bad URLs fail before routing, where the error handler cannot see them.
@@ -55,6 +62,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .header('retry-after', '1')
       .send({ error: { code: 'NOT_READY', message: 'the service is shutting down' } });
   });
+  if (deps.admission !== undefined) {
+    await app.register(admission, { ...deps.admission, bodyLimit: deps.bodyLimit, metrics: deps.metrics });
+  }
   await app.register(recordsRoute, { ingest: deps.ingest, metrics: deps.metrics });
   return app;
 }

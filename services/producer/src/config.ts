@@ -18,6 +18,14 @@ export interface ProducerConfig extends ServiceSettings {
   readonly maxRecordBytes: number;
   /** `/metrics` (and `/healthz`) listen here, on HOST, apart from the ingest port; 0 picks a free port. */
   readonly metricsPort: number;
+  /** How long a failing or silent region is retried before the answer is 503 STREAM_UNAVAILABLE. */
+  readonly putTimeoutMs: number;
+  /** Records being ingested at once; past it (or past maxInFlightBytes) the answer is 503 OVERLOADED at once. */
+  readonly maxInFlightRecords: number;
+  /** Bytes of request bodies being ingested at once. */
+  readonly maxInFlightBytes: number;
+  /** A client must send its whole request within this time, or its connection is closed. */
+  readonly requestTimeoutMs: number;
 }
 
 export function loadProducerConfig(env: Env): ProducerConfig {
@@ -26,5 +34,9 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     ...loadServiceSettings(env, { port: 3000 }),
     maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', 256 * 1024, { min: 16, max: 256 * 1024 }),
     metricsPort: integer(env, 'METRICS_PORT', 9464, { min: 0, max: 65535 }),
+    putTimeoutMs: integer(env, 'PUT_TIMEOUT_MS', 10_000, { min: 100, max: 60_000 }),
+    maxInFlightRecords: integer(env, 'MAX_IN_FLIGHT_RECORDS', 1_000, { min: 1, max: 100_000 }),
+    maxInFlightBytes: integer(env, 'MAX_IN_FLIGHT_BYTES', 64 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
   });
 }

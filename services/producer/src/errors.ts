@@ -26,6 +26,7 @@ export const ProducerErrors = {
   UNSUPPORTED_MEDIA_TYPE: declare('UNSUPPORTED_MEDIA_TYPE', '%s', 415),
   KMS_UNAVAILABLE: declare('KMS_UNAVAILABLE', 'the key service is unavailable; retry later', 503),
   STREAM_UNAVAILABLE: declare('STREAM_UNAVAILABLE', 'the stream in %s did not take the record', 503),
+  OVERLOADED: declare('OVERLOADED', 'the producer has as much work in hand as it takes; retry later', 503),
   NOT_READY: declare('NOT_READY', '%s', 503),
   INTERNAL_ERROR: declare('INTERNAL_ERROR', 'internal error', 500),
 } as const satisfies Record<string, FastifyErrorConstructor>;
@@ -49,10 +50,17 @@ export const UnsupportedMediaTypeError = ProducerErrors.UNSUPPORTED_MEDIA_TYPE;
 export class StreamUnavailableError extends ProducerErrors.STREAM_UNAVAILABLE {
   readonly id: string;
   readonly failedRegions: readonly string[];
+  /** The regions whose stream holds the record already; the retry writes it there again, idempotently. */
+  readonly acceptedRegions: readonly string[];
 
-  constructor(id: string, failedRegions: readonly string[], options?: { cause?: unknown }) {
-    super(failedRegions.join(', '), ...(options?.cause === undefined ? [] : [{ cause: options.cause }]));
+  constructor(
+    id: string,
+    failedRegions: readonly string[],
+    options: { cause?: unknown; acceptedRegions?: readonly string[] } = {},
+  ) {
+    super(failedRegions.join(', '), ...(options.cause === undefined ? [] : [{ cause: options.cause }]));
     this.id = id;
     this.failedRegions = failedRegions;
+    this.acceptedRegions = options.acceptedRegions ?? [];
   }
 }

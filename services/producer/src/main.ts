@@ -20,7 +20,7 @@ const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
     kms: (region) => clients.kms(region),
   }),
 );
-const producer = createProducer({ pipeline, clients, keys, registry, logger });
+const producer = createProducer({ pipeline, clients, keys, registry, logger, putTimeoutMs: config.putTimeoutMs });
 
 let ready = false;
 const app = await buildApp({
@@ -30,6 +30,8 @@ const app = await buildApp({
   ingest: producer.ingest,
   isReady: () => ready,
   bodyLimit: config.maxRecordBytes,
+  admission: { maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes },
+  requestTimeoutMs: config.requestTimeoutMs,
 });
 
 // Metrics on a port of their own: the ingest port can be exposed without them.

@@ -1,8 +1,10 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface ProducerMetrics {
   readonly records: Counter<'outcome'>;
   readonly kinesisPuts: Counter<'region' | 'outcome'>;
+  readonly inFlightRecords: Gauge;
+  readonly inFlightBytes: Gauge;
 }
 
 export function createProducerMetrics(registry: Registry): ProducerMetrics {
@@ -17,6 +19,16 @@ export function createProducerMetrics(registry: Registry): ProducerMetrics {
       name: 'producer_kinesis_put_total',
       help: 'Records put to a region stream, by region and outcome.',
       labelNames: ['region', 'outcome'] as const,
+      registers: [registry],
+    }),
+    inFlightRecords: new Gauge({
+      name: 'producer_in_flight_records',
+      help: 'Records being ingested now; at MAX_IN_FLIGHT_RECORDS new ones get 503 OVERLOADED.',
+      registers: [registry],
+    }),
+    inFlightBytes: new Gauge({
+      name: 'producer_in_flight_bytes',
+      help: 'Body bytes of the records being ingested now; at MAX_IN_FLIGHT_BYTES new ones get 503 OVERLOADED.',
       registers: [registry],
     }),
   };

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { isTransientAwsError } from '@records/aws-clients';
+import { retry } from '@records/retry';
 import { StreamUnavailableError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
 
@@ -14,6 +16,11 @@ export interface MultiRegionPusherOptions {
   readonly kinesis: (region: string) => KinesisClient;
   readonly metrics?: ProducerMetrics;
   readonly logger?: { warn(object: object, message: string): void };
+  /**
+   * How long a region that fails or stays silent is tried again before the record is answered
+   * with STREAM_UNAVAILABLE. No push waits longer than this on any region.
+   */
+  readonly putTimeoutMs: number;
 }
 
 /**
@@ -25,9 +32,15 @@ export function partitionKey(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Unknown';
+}
+
 /**
  * Puts one ciphertext to the stream of every region at once. It succeeds only when every region
- * took the record, so an acknowledged record is durable in every region.
+ * took the record, so an acknowledged record is durable in every region. A region that fails or
+ * stays silent is retried, with back-off, until `putTimeoutMs`; then the push fails naming the
+ * regions that took the record and those that did not, and the client retries with the same id.
  */
 export class MultiRegionPusher {
   readonly #options: MultiRegionPusherOptions;
@@ -37,18 +50,35 @@ export class MultiRegionPusher {
   }
 
   async push(id: string, ciphertext: Uint8Array): Promise<Record<string, StreamPosition>> {
-    const { regions, streamName, kinesis, metrics, logger } = this.#options;
+    const { regions, streamName, kinesis, metrics, logger, putTimeoutMs } = this.#options;
+    // One deadline for every region: each is retried within it, and a silent one is cut off at it.
+    const deadline = AbortSignal.timeout(putTimeoutMs);
     const results = await Promise.allSettled(
-      regions.map(async (region) => {
-        const command = new PutRecordCommand({
-          StreamName: streamName,
-          Data: ciphertext,
-          PartitionKey: partitionKey(id),
-        });
-        const { ShardId, SequenceNumber } = await kinesis(region).send(command);
-        if (ShardId === undefined || SequenceNumber === undefined) throw new Error('PutRecord returned no position');
-        return { shardId: ShardId, sequenceNumber: SequenceNumber };
-      }),
+      regions.map((region) =>
+        retry(
+          async () => {
+            const command = new PutRecordCommand({
+              StreamName: streamName,
+              Data: ciphertext,
+              PartitionKey: partitionKey(id),
+            });
+            const { ShardId, SequenceNumber } = await kinesis(region).send(command, { abortSignal: deadline });
+            if (ShardId === undefined || SequenceNumber === undefined)
+              throw new Error('PutRecord returned no position');
+            return { shardId: ShardId, sequenceNumber: SequenceNumber };
+          },
+          {
+            attempts: Number.POSITIVE_INFINITY,
+            minDelayMs: 100,
+            maxDelayMs: 2_000,
+            signal: deadline,
+            // A refusal that says the request itself is wrong is not tried again.
+            shouldRetry: isTransientAwsError,
+            onRetry: (error, attempt) =>
+              logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
+          },
+        ),
+      ),
     );
     const positions: Record<string, StreamPosition> = {};
     const failed: string[] = [];
@@ -58,13 +88,12 @@ export class MultiRegionPusher {
       if (result.status === 'fulfilled') positions[region] = result.value;
       else {
         failed.push(region);
-        const reason = result.reason instanceof Error ? result.reason.name : 'Unknown';
-        logger?.warn({ id, region, reason }, 'put to region stream failed');
+        logger?.warn({ id, region, reason: errorName(result.reason) }, 'put to region stream failed');
       }
     });
     if (failed.length > 0) {
       const cause = results.find((result) => result.status === 'rejected')?.reason;
-      throw new StreamUnavailableError(id, failed, { cause });
+      throw new StreamUnavailableError(id, failed, { cause, acceptedRegions: Object.keys(positions) });
     }
     return positions;
   }

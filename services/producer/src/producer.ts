@@ -13,6 +13,8 @@ import { createRecordIngestor, type RecordIngestor } from './record-ingestor.js'
 
 type LogFn = (details: object, message: string) => void;
 
+export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
+
 export interface ProducerDeps {
   readonly pipeline: PipelineSettings;
   readonly clients: AwsClients;
@@ -22,6 +24,8 @@ export interface ProducerDeps {
   readonly logger: { debug: LogFn; warn: LogFn; error: LogFn };
   /** Tests shorten the cache's back-off. */
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
+  /** How long a failing or silent region is retried before a push fails (PUT_TIMEOUT_MS); default 10 s. */
+  readonly putTimeoutMs?: number;
 }
 
 export interface Producer {
@@ -63,6 +67,7 @@ export function createProducer(deps: ProducerDeps): Producer {
       kinesis: (region) => clients.kinesis(region),
       metrics,
       logger: deps.logger,
+      putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
     }),
   });
   return { ingest, metrics, close: () => materials.close() };

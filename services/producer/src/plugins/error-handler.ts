@@ -54,7 +54,10 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
   const status = answer.statusCode ?? 500;
   if (status >= 500) request.log.error({ err: error, code: answer.code }, 'request failed');
   else request.log.info({ code: answer.code }, 'request refused');
-  const details = error instanceof StreamUnavailableError ? { id: error.id, regions: error.failedRegions } : {};
+  const details =
+    error instanceof StreamUnavailableError
+      ? { id: error.id, regions: error.failedRegions, accepted: error.acceptedRegions }
+      : {};
   if (status === 503) reply.header('retry-after', String(retryAfterSeconds(error)));
   return reply.status(status).send({ error: { code: answer.code, message: answer.message, ...details } });
 }

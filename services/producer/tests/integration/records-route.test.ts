@@ -3,6 +3,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@
 import { AwsClients } from '@records/aws-clients';
 import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
 import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { KmsProxy } from '@records/local-stack/testing';
 import { loadPipelineSettings } from '@records/pipeline-config';
 import { provisionPipeline } from '@records/provisioning';
 import type { FastifyInstance } from 'fastify';
@@ -35,7 +36,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
   const kms = (region: string) => clients.kms(region);
   let app: FastifyInstance | undefined;
 
-  async function producerCore(options: { clients?: AwsClients } = {}) {
+  async function producerCore(options: { clients?: AwsClients; putTimeoutMs?: number } = {}) {
     const own = options.clients ?? clients;
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
     const registry = new Registry();
@@ -50,10 +51,11 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       registry,
       logger,
       cache: { backoff: { baseMs: 10, maxMs: 50 } },
+      ...(options.putTimeoutMs === undefined ? {} : { putTimeoutMs: options.putTimeoutMs }),
     });
   }
 
-  async function producerApp(options: { clients?: AwsClients } = {}) {
+  async function producerApp(options: { clients?: AwsClients; putTimeoutMs?: number } = {}) {
     const producer = await producerCore(options);
     const logger = pino({ level: 'silent' });
     return buildApp({ logger, registry: new Registry(), ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
@@ -214,4 +216,46 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     expect(response.json().error).toMatchObject({ code: 'STREAM_UNAVAILABLE', id: 'down-1', regions: [second] });
     oneRegionDown.destroy();
   });
+
+  it.each<[string, (proxy: KmsProxy) => void]>([
+    ['stays silent', (proxy) => proxy.switchTo('silent')],
+    ['keeps failing', (proxy) => proxy.refuse({}, { answer: { status: 500, type: 'InternalFailure' } })],
+  ])(
+    'answers 503 within the put timeout naming the region that %s and the one that took the record, then takes it again',
+    async (_how, outage) => {
+      // Prepare: the second region's Kinesis behind a proxy
+      const [first, second] = regions as [string, string];
+      const proxy = await KmsProxy.start(endpoints.kinesis!);
+      const behindProxy = new AwsClients({
+        credentials,
+        endpoints: { kms: endpoints.kms!, kinesis: { [first]: endpoints.kinesis!, [second]: proxy.url } },
+      });
+      app = await producerApp({ clients: behindProxy, putTimeoutMs: 1_500 });
+      const id = `outage-${randomUUID()}`;
+      outage(proxy);
+
+      // Act
+      const during = await app.inject({ method: 'POST', url: '/records', payload: { id } });
+      const tries = proxy.refusedCount({ region: second });
+      proxy.restore();
+      const after = await app.inject({ method: 'POST', url: '/records', payload: { id } });
+
+      // Assess
+      expect(during.statusCode).toBe(503);
+      expect(during.headers['retry-after']).toBe('1');
+      expect(during.json().error).toMatchObject({
+        code: 'STREAM_UNAVAILABLE',
+        id,
+        regions: [second],
+        accepted: [first],
+      });
+      expect(tries).toBeGreaterThanOrEqual(1);
+      expect(after.statusCode).toBe(201);
+      expect(Object.keys(after.json().regions).sort()).toEqual([...regions].sort());
+      await app.close();
+      app = undefined;
+      behindProxy.destroy();
+      await proxy.close();
+    },
+  );
 });

@@ -13,7 +13,12 @@ const POSITION = { shardId: 'shardId-000000000000', sequenceNumber: '1' };
 
 async function appWith(
   ingest: RecordIngestor,
-  options: { ready?: boolean; logs?: string[]; registry?: Registry } = {},
+  options: {
+    ready?: boolean;
+    logs?: string[];
+    registry?: Registry;
+    admission?: { maxInFlightRecords: number; maxInFlightBytes: number };
+  } = {},
 ) {
   const logs = options.logs ?? [];
   const registry = options.registry ?? new Registry();
@@ -24,6 +29,7 @@ async function appWith(
     ingest,
     isReady: () => options.ready ?? true,
     bodyLimit: 1024,
+    ...(options.admission === undefined ? {} : { admission: options.admission }),
   });
 }
 
@@ -198,11 +204,11 @@ describe('Function: buildApp', () => {
     expect(ingested).toBe(0);
   });
 
-  it('returns 503 STREAM_UNAVAILABLE with the id to retry with when a region refuses the record', async () => {
+  it('returns 503 STREAM_UNAVAILABLE with the id to retry with, and which regions took it, when a region refuses the record', async () => {
     // Prepare
     app = await appWith(
       realIngestor(async () => {
-        throw new StreamUnavailableError('r-2', ['eu-west-1']);
+        throw new StreamUnavailableError('r-2', ['eu-west-1'], { acceptedRegions: ['us-east-1'] });
       }),
     );
 
@@ -212,8 +218,15 @@ describe('Function: buildApp', () => {
     // Assess
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({
-      error: { code: 'STREAM_UNAVAILABLE', message: expect.any(String), id: 'r-2', regions: ['eu-west-1'] },
+      error: {
+        code: 'STREAM_UNAVAILABLE',
+        message: expect.any(String),
+        id: 'r-2',
+        regions: ['eu-west-1'],
+        accepted: ['us-east-1'],
+      },
     });
+    expect(response.headers['retry-after']).toBe('1');
   });
 
   it('returns 500 INTERNAL_ERROR and hides the message when something unexpected fails', async () => {
@@ -268,5 +281,62 @@ describe('Function: buildApp', () => {
     expect(metrics).toMatch(
       /http_request_duration_seconds_count\{method="POST",route="\/records",status_code="201"\} 1/,
     );
+  });
+
+  it('answers 503 OVERLOADED at once, with Retry-After, past the in-flight bound, and takes records again after', async () => {
+    // Prepare: every push waits until the test lets it go
+    const waiting: (() => void)[] = [];
+    const push = () =>
+      new Promise<{ 'us-east-1': typeof POSITION; 'eu-west-1': typeof POSITION }>((resolve) => {
+        waiting.push(() => resolve({ 'us-east-1': POSITION, 'eu-west-1': POSITION }));
+      });
+    const registry = new Registry();
+    app = await appWith(realIngestor(push), {
+      registry,
+      admission: { maxInFlightRecords: 2, maxInFlightBytes: 1 << 20 },
+    });
+    const post = (id: string) => app!.inject({ method: 'POST', url: '/records', payload: { id } });
+
+    // Act
+    const first = post('a');
+    const second = post('b');
+    while (waiting.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    const third = await post('c');
+    const inFlight = await registry.getSingleMetric('producer_in_flight_records')?.get();
+    for (const release of waiting.splice(0)) release();
+    const done = await Promise.all([first, second]);
+    const fourth = post('d');
+    while (waiting.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    for (const release of waiting.splice(0)) release();
+
+    // Assess
+    expect(third.statusCode).toBe(503);
+    expect(third.headers['retry-after']).toBe('1');
+    expect(third.json()).toMatchObject({ error: { code: 'OVERLOADED' } });
+    expect(inFlight?.values[0]?.value).toBe(2);
+    expect(done.map((response) => response.statusCode)).toEqual([201, 201]);
+    expect((await fourth).statusCode).toBe(201);
+  });
+
+  it('answers 503 OVERLOADED when the bodies in hand would pass the byte bound', async () => {
+    // Prepare
+    app = await appWith(realIngestor(), { admission: { maxInFlightRecords: 10, maxInFlightBytes: 1024 } });
+
+    // Act: a body of 600 bytes fits; it is then counted while in hand, so two at once do not
+    const payload = JSON.stringify({ id: 'x', pad: 'p'.repeat(560) });
+    const alone = await app.inject({
+      method: 'POST',
+      url: '/records',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
+    const [one, two] = await Promise.all([
+      app.inject({ method: 'POST', url: '/records', payload, headers: { 'content-type': 'application/json' } }),
+      app.inject({ method: 'POST', url: '/records', payload, headers: { 'content-type': 'application/json' } }),
+    ]);
+
+    // Assess
+    expect(alone.statusCode).toBe(201);
+    expect([one.statusCode, two.statusCode].sort()).toEqual([201, 503]);
   });
 });

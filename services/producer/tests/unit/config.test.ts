@@ -15,4 +15,24 @@ describe('Function: loadProducerConfig', () => {
     expect(act).toThrow(ConfigError);
     expect(act).toThrow('MAX_RECORD_BYTES: must be an integer between 16 and 262144, got "262145"');
   });
+
+  it('returns the documented bounds on time and work in hand when nothing is set', () => {
+    expect(loadProducerConfig({})).toMatchObject({
+      metricsPort: 9464,
+      putTimeoutMs: 10_000,
+      maxInFlightRecords: 1_000,
+      maxInFlightBytes: 64 * 1024 * 1024,
+      requestTimeoutMs: 30_000,
+    });
+  });
+
+  it.each([
+    ['PUT_TIMEOUT_MS', '60001'],
+    ['MAX_IN_FLIGHT_RECORDS', '0'],
+    ['MAX_IN_FLIGHT_BYTES', '10'],
+    ['REQUEST_TIMEOUT_MS', 'soon'],
+    ['METRICS_PORT', '70000'],
+  ])('throws a ConfigError naming %s when it is %s', (variable, value) => {
+    expect(() => loadProducerConfig({ [variable]: value })).toThrow(expect.objectContaining({ variable }));
+  });
 });
