@@ -26,6 +26,8 @@ export interface ProducerConfig extends ServiceSettings {
   readonly maxInFlightBytes: number;
   /** A client must send its whole request within this time, or its connection is closed. */
   readonly requestTimeoutMs: number;
+  /** How records are grouped into PutRecords calls, per region. */
+  readonly batching: { readonly lingerMs: number; readonly maxRecords: number; readonly maxBytes: number };
 }
 
 export function loadProducerConfig(env: Env): ProducerConfig {
@@ -38,5 +40,10 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     maxInFlightRecords: integer(env, 'MAX_IN_FLIGHT_RECORDS', 1_000, { min: 1, max: 100_000 }),
     maxInFlightBytes: integer(env, 'MAX_IN_FLIGHT_BYTES', 64 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
+    batching: {
+      lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
+      maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),
+      maxBytes: integer(env, 'PUT_BATCH_BYTES', 5 * 1024 * 1024, { min: 1024, max: 5 * 1024 * 1024 }),
+    },
   });
 }

@@ -20,7 +20,15 @@ const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
     kms: (region) => clients.kms(region),
   }),
 );
-const producer = createProducer({ pipeline, clients, keys, registry, logger, putTimeoutMs: config.putTimeoutMs });
+const producer = createProducer({
+  pipeline,
+  clients,
+  keys,
+  registry,
+  logger,
+  putTimeoutMs: config.putTimeoutMs,
+  batching: config.batching,
+});
 
 let ready = false;
 const app = await buildApp({

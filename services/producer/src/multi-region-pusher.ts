@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { isTransientAwsError } from '@records/aws-clients';
 import { retry } from '@records/retry';
 import { StreamUnavailableError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
+import { PutRecordsBatcher, type PutRecordsBatcherOptions } from './put-records-batcher.js';
 
 export interface StreamPosition {
   readonly shardId: string;
@@ -21,6 +22,8 @@ export interface MultiRegionPusherOptions {
    * with STREAM_UNAVAILABLE. No push waits longer than this on any region.
    */
   readonly putTimeoutMs: number;
+  /** How records are grouped into PutRecords calls, per region. */
+  readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes'>;
 }
 
 /**
@@ -44,40 +47,48 @@ function errorName(error: unknown): string {
  */
 export class MultiRegionPusher {
   readonly #options: MultiRegionPusherOptions;
+  // One batcher per region: a slow region's calls never hold back another region's.
+  readonly #batchers = new Map<string, PutRecordsBatcher>();
 
   constructor(options: MultiRegionPusherOptions) {
     this.#options = options;
   }
 
+  #batcher(region: string): PutRecordsBatcher {
+    let batcher = this.#batchers.get(region);
+    if (batcher === undefined) {
+      batcher = new PutRecordsBatcher({
+        kinesis: this.#options.kinesis(region),
+        streamName: this.#options.streamName,
+        ...this.#options.batching,
+      });
+      this.#batchers.set(region, batcher);
+    }
+    return batcher;
+  }
+
+  /** Sends what every region has queued, without waiting out the linger time. */
+  flush(): void {
+    for (const batcher of this.#batchers.values()) batcher.flush();
+  }
+
   async push(id: string, ciphertext: Uint8Array): Promise<Record<string, StreamPosition>> {
-    const { regions, streamName, kinesis, metrics, logger, putTimeoutMs } = this.#options;
+    const { regions, metrics, logger, putTimeoutMs } = this.#options;
     // One deadline for every region: each is retried within it, and a silent one is cut off at it.
     const deadline = AbortSignal.timeout(putTimeoutMs);
     const results = await Promise.allSettled(
       regions.map((region) =>
-        retry(
-          async () => {
-            const command = new PutRecordCommand({
-              StreamName: streamName,
-              Data: ciphertext,
-              PartitionKey: partitionKey(id),
-            });
-            const { ShardId, SequenceNumber } = await kinesis(region).send(command, { abortSignal: deadline });
-            if (ShardId === undefined || SequenceNumber === undefined)
-              throw new Error('PutRecord returned no position');
-            return { shardId: ShardId, sequenceNumber: SequenceNumber };
-          },
-          {
-            attempts: Number.POSITIVE_INFINITY,
-            minDelayMs: 100,
-            maxDelayMs: 2_000,
-            signal: deadline,
-            // A refusal that says the request itself is wrong is not tried again.
-            shouldRetry: isTransientAwsError,
-            onRetry: (error, attempt) =>
-              logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
-          },
-        ),
+        // Only this record is tried again when its entry, or its whole call, failed.
+        retry(() => this.#batcher(region).put(ciphertext, partitionKey(id), deadline), {
+          attempts: Number.POSITIVE_INFINITY,
+          minDelayMs: 100,
+          maxDelayMs: 2_000,
+          signal: deadline,
+          // A refusal that says the request itself is wrong is not tried again.
+          shouldRetry: isTransientAwsError,
+          onRetry: (error, attempt) =>
+            logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
+        }),
       ),
     );
     const positions: Record<string, StreamPosition> = {};

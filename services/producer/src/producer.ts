@@ -26,7 +26,22 @@ export interface ProducerDeps {
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
   /** How long a failing or silent region is retried before a push fails (PUT_TIMEOUT_MS); default 10 s. */
   readonly putTimeoutMs?: number;
+  /** How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES). */
+  readonly batching?: Partial<ProducerBatching>;
 }
+
+export interface ProducerBatching {
+  readonly lingerMs: number;
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+}
+
+/** Kinesis's own limits for one PutRecords call, and a linger short enough to go unnoticed. */
+export const DEFAULT_BATCHING: ProducerBatching = Object.freeze({
+  lingerMs: 5,
+  maxRecords: 500,
+  maxBytes: 5 * 1024 * 1024,
+});
 
 export interface Producer {
   readonly ingest: RecordIngestor;
@@ -53,6 +68,15 @@ export function createProducer(deps: ProducerDeps): Producer {
     logger: deps.logger,
   });
   const metrics = createProducerMetrics(registry);
+  const pusher = new MultiRegionPusher({
+    regions: pipeline.regions,
+    streamName: pipeline.streamName,
+    kinesis: (region) => clients.kinesis(region),
+    metrics,
+    logger: deps.logger,
+    putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
+    batching: { ...DEFAULT_BATCHING, ...deps.batching },
+  });
   const ingest = createRecordIngestor({
     streamName: pipeline.streamName,
     pipelineAttribute: pipeline.pipelineAttribute,
@@ -61,14 +85,14 @@ export function createProducer(deps: ProducerDeps): Producer {
       maxEncryptedDataKeys: pipeline.maxEncryptedDataKeys,
       ...(pipeline.algorithmSuite === undefined ? {} : { algorithmSuite: pipeline.algorithmSuite }),
     }),
-    pusher: new MultiRegionPusher({
-      regions: pipeline.regions,
-      streamName: pipeline.streamName,
-      kinesis: (region) => clients.kinesis(region),
-      metrics,
-      logger: deps.logger,
-      putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
-    }),
+    pusher,
   });
-  return { ingest, metrics, close: () => materials.close() };
+  return {
+    ingest,
+    metrics,
+    close: () => {
+      pusher.flush();
+      materials.close();
+    },
+  };
 }

@@ -59,6 +59,7 @@ export class KmsProxy {
   #refusing: CallFilter | undefined;
   #refuseAfter = 0;
   #answer: ErrorAnswer = INTERNAL_ERROR;
+  #failingEntries = 0;
   #droppedConnections = 0;
 
   private constructor(server: Server, target: URL) {
@@ -116,9 +117,19 @@ export class KmsProxy {
     this.#mode = mode;
   }
 
+  /**
+   * In front of Kinesis: the next `calls` PutRecords calls lose every other entry (the 2nd, 4th, …):
+   * those entries are not forwarded, and come back failed with ProvisionedThroughputExceededException,
+   * as Kinesis answers a partly throttled call. The other entries are written.
+   */
+  failEveryOtherEntry(calls: number): void {
+    this.#failingEntries = calls;
+  }
+
   /** Forwards every request again. */
   restore(): void {
     this.#refusing = undefined;
+    this.#failingEntries = 0;
     this.switchTo('forward');
   }
 
@@ -131,6 +142,53 @@ export class KmsProxy {
     this.#agent.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Forwards a PutRecords call without every other entry, and answers those entries as throttled. */
+  #partlyFail(incoming: IncomingMessage, outgoing: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const call = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Records: unknown[] };
+      const failed = new Set(call.Records.map((_, index) => index).filter((index) => index % 2 === 1));
+      const throttled = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded (proxy)' };
+      const kept = call.Records.filter((_, index) => !failed.has(index));
+      const answer = (written: unknown[]) => {
+        const records = call.Records.map((_, index) => (failed.has(index) ? throttled : written.shift()));
+        outgoing.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        outgoing.end(JSON.stringify({ FailedRecordCount: failed.size, Records: records }));
+      };
+      if (kept.length === 0) {
+        answer([]);
+        return;
+      }
+      const body = Buffer.from(JSON.stringify({ ...call, Records: kept }));
+      const headers = { ...incoming.headers, host: this.#target.host, 'content-length': String(body.byteLength) };
+      const forwarded = request(
+        {
+          host: this.#target.hostname,
+          port: this.#target.port,
+          method: 'POST',
+          path: incoming.url,
+          headers,
+          agent: this.#agent,
+        },
+        (reply) => {
+          const parts: Buffer[] = [];
+          reply.on('data', (chunk: Buffer) => parts.push(chunk));
+          reply.on('end', () => {
+            const written =
+              (JSON.parse(Buffer.concat(parts).toString('utf8')) as { Records?: unknown[] }).Records ?? [];
+            answer([...written]);
+          });
+        },
+      );
+      forwarded.on('error', (error) => {
+        outgoing.writeHead(502, { 'content-type': 'text/plain' });
+        outgoing.end(`the proxy could not reach its target: ${error.message}`);
+      });
+      forwarded.end(body);
+    });
   }
 
   #accept(socket: Socket): void {
@@ -172,6 +230,11 @@ export class KmsProxy {
         outgoing.writeHead(this.#answer.status, { 'content-type': 'application/x-amz-json-1.1' });
         outgoing.end(JSON.stringify({ __type: this.#answer.type, message: 'The proxy refused the request' }));
       }
+      return;
+    }
+    if (operation === 'PutRecords' && this.#failingEntries > 0) {
+      this.#failingEntries--;
+      this.#partlyFail(incoming, outgoing);
       return;
     }
     const forwarded = request(

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createProducer } from '../../src/index.js';
+import { createProducer, type ProducerBatching, partitionKey } from '../../src/index.js';
 
 const { endpoints, regions, kmsMissing } = inject('emulators');
 if (kmsMissing) console.warn('[producer] integration suite skipped: moto_server is not installed (no KMS emulator)');
@@ -36,7 +36,9 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
   const kms = (region: string) => clients.kms(region);
   let app: FastifyInstance | undefined;
 
-  async function producerCore(options: { clients?: AwsClients; putTimeoutMs?: number } = {}) {
+  async function producerCore(
+    options: { clients?: AwsClients; putTimeoutMs?: number; batching?: Partial<ProducerBatching> } = {},
+  ) {
     const own = options.clients ?? clients;
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
     const registry = new Registry();
@@ -52,6 +54,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       logger,
       cache: { backoff: { baseMs: 10, maxMs: 50 } },
       ...(options.putTimeoutMs === undefined ? {} : { putTimeoutMs: options.putTimeoutMs }),
+      ...(options.batching === undefined ? {} : { batching: options.batching }),
     });
   }
 
@@ -61,24 +64,26 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     return buildApp({ logger, registry: new Registry(), ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
   }
 
-  /** Every record in the region's stream, read from the start of each shard. */
-  async function recordsInStream(region: string): Promise<number> {
+  /** The partition key of every record in the region's stream, read from the start of each shard. */
+  async function partitionKeysInStream(region: string): Promise<string[]> {
     const kinesis = clients.kinesis(region);
     const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: name }));
-    let count = 0;
+    const keys: string[] = [];
     for (const shard of Shards) {
       let { ShardIterator } = await kinesis.send(
         new GetShardIteratorCommand({ StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
       );
       while (ShardIterator !== undefined) {
         const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
-        count += page.Records?.length ?? 0;
+        keys.push(...(page.Records ?? []).map((record) => record.PartitionKey as string));
         if ((page.Records?.length ?? 0) === 0 || page.MillisBehindLatest === 0) break;
         ShardIterator = page.NextShardIterator;
       }
     }
-    return count;
+    return keys;
   }
+
+  const recordsInStream = async (region: string) => (await partitionKeysInStream(region)).length;
 
   async function decryptIn(region: string, ciphertext: Uint8Array): Promise<string> {
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
@@ -258,4 +263,33 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       await proxy.close();
     },
   );
+
+  it('retries only the entries a PutRecords call did not take, and writes each record once', async () => {
+    // Prepare: the second region's Kinesis throttles every other entry of the next two calls
+    const [first, second] = regions as [string, string];
+    const proxy = await KmsProxy.start(endpoints.kinesis!);
+    const behindProxy = new AwsClients({
+      credentials,
+      endpoints: { kms: endpoints.kms!, kinesis: { [first]: endpoints.kinesis!, [second]: proxy.url } },
+    });
+    // A long linger puts all 40 records in one call, and each round of retries in one more.
+    const producer = await producerCore({ clients: behindProxy, batching: { lingerMs: 500 } });
+    const ids = Array.from({ length: 40 }, () => `partial-${randomUUID()}`);
+    proxy.failEveryOtherEntry(2);
+
+    // Act
+    const results = await Promise.all(ids.map((id) => producer.ingest({ id })));
+    producer.close();
+    const calls = proxy.count({ operation: 'PutRecords' });
+
+    // Assess: 20 of 40 throttled, then 10 of those 20, then the rest taken: three calls or more
+    expect(results.every((result) => Object.keys(result.regions).length === 2)).toBe(true);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    for (const region of regions) {
+      const keys = await partitionKeysInStream(region);
+      for (const id of ids) expect(keys.filter((key) => key === partitionKey(id))).toHaveLength(1);
+    }
+    behindProxy.destroy();
+    await proxy.close();
+  });
 });

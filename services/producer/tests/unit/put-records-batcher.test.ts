@@ -1,0 +1,139 @@
+import type { KinesisClient, PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { describe, expect, it } from 'vitest';
+import { PutRecordsBatcher, PutRecordsEntryError } from '../../src/put-records-batcher.js';
+
+type Answer = (entries: NonNullable<PutRecordsCommand['input']['Records']>) => PutRecordsCommandOutput | Error;
+
+/** A Kinesis client that answers each PutRecords call with `answer`, and keeps the calls. */
+function scriptedKinesis(answer: Answer = positions) {
+  const calls: string[][] = [];
+  const kinesis = {
+    async send(command: PutRecordsCommand) {
+      const entries = command.input.Records ?? [];
+      calls.push(entries.map((entry) => entry.PartitionKey as string));
+      const result = answer(entries);
+      if (result instanceof Error) throw result;
+      return result;
+    },
+  } as unknown as KinesisClient;
+  return { kinesis, calls };
+}
+
+function positions(entries: NonNullable<PutRecordsCommand['input']['Records']>): PutRecordsCommandOutput {
+  return {
+    Records: entries.map((entry) => ({ ShardId: 'shardId-000000000000', SequenceNumber: `seq-${entry.PartitionKey}` })),
+    $metadata: {},
+  };
+}
+
+function batcher(
+  kinesis: KinesisClient,
+  overrides: { lingerMs?: number; maxRecords?: number; maxBytes?: number } = {},
+) {
+  return new PutRecordsBatcher({
+    kinesis,
+    streamName: 'records',
+    lingerMs: 1,
+    maxRecords: 500,
+    maxBytes: 5 << 20,
+    ...overrides,
+  });
+}
+
+const data = (size = 10) => new Uint8Array(size);
+
+describe('Class: PutRecordsBatcher', () => {
+  it('puts records waiting together in calls of at most maxRecords, each record getting its own position', async () => {
+    // Prepare
+    const { kinesis, calls } = scriptedKinesis();
+    const puts = batcher(kinesis);
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 1_200 }, (_, index) => puts.put(data(), `k${index}`)));
+
+    // Assess
+    expect(calls.map((call) => call.length)).toEqual([500, 500, 200]);
+    expect(results[777]).toEqual({ shardId: 'shardId-000000000000', sequenceNumber: 'seq-k777' });
+  });
+
+  it('sends a batch at once when it is full, without waiting out the linger time', async () => {
+    // Prepare
+    const { kinesis, calls } = scriptedKinesis();
+    const puts = batcher(kinesis, { lingerMs: 60_000, maxRecords: 3 });
+
+    // Act
+    const results = await Promise.all(['a', 'b', 'c'].map((key) => puts.put(data(), key)));
+
+    // Assess
+    expect(calls).toEqual([['a', 'b', 'c']]);
+    expect(results).toHaveLength(3);
+  });
+
+  it('keeps a call under maxBytes, counting data and partition keys', async () => {
+    // Prepare
+    const { kinesis, calls } = scriptedKinesis();
+    const puts = batcher(kinesis, { maxBytes: 2_500 });
+
+    // Act: 1,000 bytes of data and a 1-byte key each: two fit a call, a third does not
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((key) => puts.put(data(1_000), key)));
+
+    // Assess
+    expect(calls).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
+  it('rejects only the records whose entries Kinesis did not take, with their error code', async () => {
+    // Prepare
+    const { kinesis } = scriptedKinesis((entries) => ({
+      Records: entries.map((entry) =>
+        entry.PartitionKey === 'b'
+          ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
+          : { ShardId: 'shardId-000000000000', SequenceNumber: `seq-${entry.PartitionKey}` },
+      ),
+      FailedRecordCount: 1,
+      $metadata: {},
+    }));
+    const puts = batcher(kinesis);
+
+    // Act
+    const [a, b, c] = await Promise.allSettled(['a', 'b', 'c'].map((key) => puts.put(data(), key)));
+
+    // Assess
+    expect(a).toMatchObject({ status: 'fulfilled', value: { sequenceNumber: 'seq-a' } });
+    expect(c).toMatchObject({ status: 'fulfilled', value: { sequenceNumber: 'seq-c' } });
+    expect(b?.status).toBe('rejected');
+    const reason = (b as PromiseRejectedResult).reason;
+    expect(reason).toBeInstanceOf(PutRecordsEntryError);
+    expect(reason).toMatchObject({ name: 'ProvisionedThroughputExceededException', $fault: 'server' });
+  });
+
+  it('rejects every record of a call that failed whole', async () => {
+    // Prepare
+    const down = Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' });
+    const { kinesis } = scriptedKinesis(() => down);
+    const puts = batcher(kinesis);
+
+    // Act
+    const results = await Promise.allSettled(['a', 'b'].map((key) => puts.put(data(), key)));
+
+    // Assess
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toBe(down);
+  });
+
+  it('never sends a record given up on before its call went out', async () => {
+    // Prepare
+    const { kinesis, calls } = scriptedKinesis();
+    const puts = batcher(kinesis, { lingerMs: 20 });
+    const controller = new AbortController();
+
+    // Act
+    const gone = puts.put(data(), 'gone', controller.signal);
+    const kept = puts.put(data(), 'kept');
+    controller.abort(new Error('deadline'));
+
+    // Assess
+    await expect(gone).rejects.toThrow('deadline');
+    await expect(kept).resolves.toMatchObject({ sequenceNumber: 'seq-kept' });
+    expect(calls).toEqual([['kept']]);
+  });
+});
