@@ -13,6 +13,8 @@ export interface StatusServerDeps {
   readonly registry: Registry;
   /** Undefined when ready. Leave it out and the server has no `/readyz` (a metrics-only port). */
   readonly readiness?: () => NotReady | undefined;
+  /** When given, `/metrics` answers 401 unless this accepts the request's Authorization header. */
+  readonly authorizeMetrics?: (authorization: string | undefined) => boolean;
 }
 
 function json(status: number, body: unknown): [number, string, string] {
@@ -34,6 +36,10 @@ export function createStatusServer(deps: StatusServerDeps): Server {
     } else if (path === '/readyz' && deps.readiness !== undefined) {
       const notReady = deps.readiness();
       answer = notReady === undefined ? json(200, { status: 'ready' }) : json(503, { error: notReady });
+    } else if (path === '/metrics' && deps.authorizeMetrics?.(request.headers.authorization) === false) {
+      answer = json(401, {
+        error: { code: 'UNAUTHORIZED', message: 'a valid API key is needed: Authorization: Bearer <key>' },
+      });
     } else if (path === '/metrics') {
       answer = [200, deps.registry.contentType, await deps.registry.metrics()];
     } else {
@@ -44,6 +50,7 @@ export function createStatusServer(deps: StatusServerDeps): Server {
       'content-type': type,
       ...(status === 405 ? { allow: 'GET, HEAD' } : {}),
       ...(status === 503 ? { 'retry-after': '1' } : {}),
+      ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
     });
     response.end(request.method === 'HEAD' ? undefined : body);
   });

@@ -3,7 +3,8 @@ import type { Registry } from 'prom-client';
 import { UnsupportedMediaTypeError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
 import admission from './plugins/admission.js';
-import errorHandler, { sendError } from './plugins/error-handler.js';
+import apiKeys from './plugins/api-keys.js';
+import errorHandler, { sendClientError, sendError } from './plugins/error-handler.js';
 import observability from './plugins/observability.js';
 import type { RecordIngestor } from './record-ingestor.js';
 import recordsRoute from './routes/records.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly admission?: { readonly maxInFlightRecords: number; readonly maxInFlightBytes: number };
   /** A client must send its whole request within this time (Node closes the connection otherwise). */
   readonly requestTimeoutMs?: number;
+  /** When given, every route but /healthz and /readyz needs one of them as a Bearer token. */
+  readonly apiKeys?: readonly string[];
 }
 
 /** Builds the producer's HTTP app from what it is given; it opens no port. */
@@ -33,6 +36,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     // Bad URLs fail before routing, where the error handler cannot see them.
     frameworkErrors: sendError,
+    // So do requests Node's parser refuses: they get the same error shape.
+    clientErrorHandler: sendClientError,
   });
   // Records are JSON only: anything else is UNSUPPORTED_MEDIA_TYPE rather than a string body.
   app.removeContentTypeParser('text/plain');
@@ -62,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .header('retry-after', '1')
       .send({ error: { code: 'NOT_READY', message: 'the service is shutting down' } });
   });
+  // Before admission: a request without a key takes no slot.
+  if (deps.apiKeys !== undefined && deps.apiKeys.length > 0) await app.register(apiKeys, { keys: deps.apiKeys });
   if (deps.admission !== undefined) {
     await app.register(admission, { ...deps.admission, bodyLimit: deps.bodyLimit, metrics: deps.metrics });
   }

@@ -1,4 +1,6 @@
 import {
+  boolean,
+  ConfigError,
   deepFreeze,
   type Env,
   integer,
@@ -6,6 +8,7 @@ import {
   loadServiceSettings,
   type PipelineSettings,
   type ServiceSettings,
+  stringList,
 } from '@records/pipeline-config';
 
 export interface ProducerConfig extends ServiceSettings {
@@ -26,8 +29,27 @@ export interface ProducerConfig extends ServiceSettings {
   readonly maxInFlightBytes: number;
   /** A client must send its whole request within this time, or its connection is closed. */
   readonly requestTimeoutMs: number;
+  /** Bearer tokens that may post records; empty leaves the API open. */
+  readonly apiKeys: readonly string[];
+  /** With API keys, /metrics asks for one too. */
+  readonly metricsRequireApiKey: boolean;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: { readonly lingerMs: number; readonly maxRecords: number; readonly maxBytes: number };
+}
+
+// Long enough that guessing one is hopeless; a key is a secret, so the error never quotes it.
+const MIN_API_KEY_LENGTH = 24;
+
+function apiKeys(env: Env): string[] {
+  const keys = stringList(env, 'API_KEYS', []);
+  const short = keys.findIndex((key) => key.length < MIN_API_KEY_LENGTH || /\s/.test(key));
+  if (short >= 0) {
+    throw new ConfigError(
+      'API_KEYS',
+      `key ${short + 1} must be at least ${MIN_API_KEY_LENGTH} characters, without spaces`,
+    );
+  }
+  return keys;
 }
 
 export function loadProducerConfig(env: Env): ProducerConfig {
@@ -40,6 +62,8 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     maxInFlightRecords: integer(env, 'MAX_IN_FLIGHT_RECORDS', 1_000, { min: 1, max: 100_000 }),
     maxInFlightBytes: integer(env, 'MAX_IN_FLIGHT_BYTES', 64 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
+    apiKeys: apiKeys(env),
+    metricsRequireApiKey: boolean(env, 'METRICS_REQUIRE_API_KEY', false),
     batching: {
       lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),

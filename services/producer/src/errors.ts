@@ -14,16 +14,19 @@ const declare = (code: string, message: string, status: number) =>
  * 5xx messages hide internals.
  */
 export const ProducerErrors = {
-  BAD_REQUEST: declare('BAD_REQUEST', 'the request URL is not valid', 400),
+  BAD_REQUEST: declare('BAD_REQUEST', '%s', 400),
   INVALID_JSON: declare('INVALID_JSON', '%s', 400),
   INVALID_ENCODING: declare('INVALID_ENCODING', '%s', 400),
   RECORD_NOT_OBJECT: declare('RECORD_NOT_OBJECT', '%s', 400),
   INVALID_RECORD_ID: declare('INVALID_RECORD_ID', '%s', 400),
   RESERVED_ATTRIBUTE: declare('RESERVED_ATTRIBUTE', '%s', 400),
   RECORD_NOT_STORABLE: declare('RECORD_NOT_STORABLE', '%s', 400),
+  UNAUTHORIZED: declare('UNAUTHORIZED', 'a valid API key is needed: Authorization: Bearer <key>', 401),
   NOT_FOUND: declare('NOT_FOUND', 'no route for %s %s', 404),
+  REQUEST_TIMEOUT: declare('REQUEST_TIMEOUT', 'the request was not received in time', 408),
   PAYLOAD_TOO_LARGE: declare('PAYLOAD_TOO_LARGE', 'the body is larger than a record may be', 413),
   UNSUPPORTED_MEDIA_TYPE: declare('UNSUPPORTED_MEDIA_TYPE', '%s', 415),
+  HEADERS_TOO_LARGE: declare('HEADERS_TOO_LARGE', 'the request headers are too large', 431),
   KMS_UNAVAILABLE: declare('KMS_UNAVAILABLE', 'the key service is unavailable; retry later', 503),
   STREAM_UNAVAILABLE: declare('STREAM_UNAVAILABLE', 'the stream in %s did not take the record', 503),
   OVERLOADED: declare('OVERLOADED', 'the producer has as much work in hand as it takes; retry later', 503),

@@ -3,6 +3,7 @@ import { resolveWrappingKeys } from '@records/envelope';
 import { createServiceRegistry, createStatusServer, listen } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
+import { createApiKeyCheck } from './api-keys.js';
 import { buildApp } from './app.js';
 import { loadProducerConfig } from './config.js';
 import { createProducer } from './producer.js';
@@ -40,10 +41,16 @@ const app = await buildApp({
   bodyLimit: config.maxRecordBytes,
   admission: { maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes },
   requestTimeoutMs: config.requestTimeoutMs,
+  apiKeys: config.apiKeys,
 });
 
 // Metrics on a port of their own: the ingest port can be exposed without them.
-const metricsServer = createStatusServer({ registry });
+const metricsServer = createStatusServer({
+  registry,
+  ...(config.metricsRequireApiKey && config.apiKeys.length > 0
+    ? { authorizeMetrics: createApiKeyCheck(config.apiKeys) }
+    : {}),
+});
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
   ready = false;

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import { PipelineError } from '@records/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -34,6 +36,8 @@ function declared(error: FastifyError): Declared {
   // A package's error (record-item's validation, the cache's KMS_UNAVAILABLE) under a code declared here.
   if (error instanceof PipelineError && isProducerErrorCode(error.code)) return translate(error.code, error);
   const mapped = FASTIFY_CODES[error.code];
+  // Fastify's message repeats the URL; the client already has it.
+  if (mapped === 'BAD_REQUEST') return new ProducerErrors.BAD_REQUEST('the request URL is not valid', { cause: error });
   if (mapped !== undefined) return translate(mapped, error);
   // Fastify's JSON parsers throw the SyntaxError itself with a 400.
   if (error instanceof SyntaxError && error.statusCode === 400) {
@@ -60,6 +64,29 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
       : {};
   if (status === 503) reply.header('retry-after', String(retryAfterSeconds(error)));
   return reply.status(status).send({ error: { code: answer.code, message: answer.message, ...details } });
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (a body longer than its
+ * Content-Length leaves bytes that are no request; slow or oversized headers), answered in the same
+ * shape as every other error. The connection is closed after.
+ */
+export function sendClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const answer =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ProducerErrors.REQUEST_TIMEOUT()
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new ProducerErrors.HEADERS_TOO_LARGE()
+        : new ProducerErrors.BAD_REQUEST('the request is not valid HTTP');
+  const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
+  const status = answer.statusCode ?? 400;
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** Routes every error, and every unknown route, through `sendError`. */

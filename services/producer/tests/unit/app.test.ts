@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -18,6 +19,7 @@ async function appWith(
     logs?: string[];
     registry?: Registry;
     admission?: { maxInFlightRecords: number; maxInFlightBytes: number };
+    apiKeys?: string[];
   } = {},
 ) {
   const logs = options.logs ?? [];
@@ -30,6 +32,7 @@ async function appWith(
     isReady: () => options.ready ?? true,
     bodyLimit: 1024,
     ...(options.admission === undefined ? {} : { admission: options.admission }),
+    ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
   });
 }
 
@@ -338,5 +341,64 @@ describe('Function: buildApp', () => {
     // Assess
     expect(alone.statusCode).toBe(201);
     expect([one.statusCode, two.statusCode].sort()).toEqual([201, 503]);
+  });
+
+  it('answers bytes that are no HTTP request (a body longer than its Content-Length) in the same error shape', async () => {
+    // Prepare: a real port, since Node's parser is what refuses them
+    app = await appWith(realIngestor());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+
+    // Act
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('utf8');
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      socket.write(
+        'POST /records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}and more bytes\r\n\r\n',
+      );
+    });
+
+    // Assess: the bytes past the first request get our 400, and the connection is closed
+    const last = answer.slice(answer.lastIndexOf('HTTP/1.1'));
+    expect(last).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'BAD_REQUEST', message: 'the request is not valid HTTP' },
+    });
+  });
+
+  it('asks for an API key on every route but the health probes when keys are configured', async () => {
+    // Prepare
+    const key = 'k'.repeat(32);
+    app = await appWith(realIngestor(), { apiKeys: ['another-key-of-enough-length', key] });
+    const post = (authorization?: string) =>
+      app!.inject({
+        method: 'POST',
+        url: '/records',
+        payload: { id: 'auth-1' },
+        ...(authorization === undefined ? {} : { headers: { authorization } }),
+      });
+
+    // Act
+    const missing = await post();
+    const wrong = await post(`Bearer ${'x'.repeat(32)}`);
+    const notBearer = await post(`Basic ${key}`);
+    const right = await post(`Bearer ${key}`);
+    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+
+    // Assess
+    for (const refused of [missing, wrong, notBearer]) {
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer');
+      expect(refused.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    }
+    expect(right.statusCode).toBe(201);
+    expect(health.statusCode).toBe(200);
+    expect(ready.statusCode).toBe(200);
   });
 });

@@ -35,4 +35,16 @@ describe('Function: loadProducerConfig', () => {
   ])('throws a ConfigError naming %s when it is %s', (variable, value) => {
     expect(() => loadProducerConfig({ [variable]: value })).toThrow(expect.objectContaining({ variable }));
   });
+
+  it('takes API keys as a comma list, and refuses a short one without quoting it', () => {
+    // Act
+    const config = loadProducerConfig({ API_KEYS: `${'a'.repeat(24)}, ${'b'.repeat(30)}` });
+    const short = () => loadProducerConfig({ API_KEYS: `${'a'.repeat(24)},tooshort` });
+
+    // Assess
+    expect(config.apiKeys).toEqual(['a'.repeat(24), 'b'.repeat(30)]);
+    expect(loadProducerConfig({}).apiKeys).toEqual([]);
+    expect(short).toThrow('API_KEYS: key 2 must be at least 24 characters');
+    expect(short).not.toThrow('tooshort');
+  });
 });
