@@ -8,6 +8,7 @@ import errorHandler, { sendClientError, sendError } from './plugins/error-handle
 import observability from './plugins/observability.js';
 import type { RecordIngestor } from './record-ingestor.js';
 import recordsRoute from './routes/records.js';
+import recordsBatchRoute from './routes/records-batch.js';
 
 export interface AppDeps {
   readonly logger: FastifyBaseLogger;
@@ -23,6 +24,8 @@ export interface AppDeps {
   readonly requestTimeoutMs?: number;
   /** When given, every route but /healthz and /readyz needs one of them as a Bearer token. */
   readonly apiKeys?: readonly string[];
+  /** `POST /records/batch`: records and bytes in one batch, at most (defaults 500 and 5 MiB). */
+  readonly batch?: { readonly maxRecords: number; readonly maxBytes: number };
 }
 
 /** Builds the producer's HTTP app from what it is given; it opens no port. */
@@ -70,8 +73,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before admission: a request without a key takes no slot.
   if (deps.apiKeys !== undefined && deps.apiKeys.length > 0) await app.register(apiKeys, { keys: deps.apiKeys });
   if (deps.admission !== undefined) {
-    await app.register(admission, { ...deps.admission, bodyLimit: deps.bodyLimit, metrics: deps.metrics });
+    await app.register(admission, {
+      ...deps.admission,
+      // The most a request may hold, counted when it does not say (no Content-Length).
+      routes: { '/records': deps.bodyLimit, '/records/batch': deps.batch?.maxBytes ?? 5 * 1024 * 1024 },
+      metrics: deps.metrics,
+    });
   }
   await app.register(recordsRoute, { ingest: deps.ingest, metrics: deps.metrics });
+  await app.register(recordsBatchRoute, {
+    ingest: deps.ingest,
+    metrics: deps.metrics,
+    maxRecords: deps.batch?.maxRecords ?? 500,
+    maxBytes: deps.batch?.maxBytes ?? 5 * 1024 * 1024,
+    maxRecordBytes: deps.bodyLimit,
+  });
   return app;
 }

@@ -25,6 +25,7 @@ export const ProducerErrors = {
   NOT_FOUND: declare('NOT_FOUND', 'no route for %s %s', 404),
   REQUEST_TIMEOUT: declare('REQUEST_TIMEOUT', 'the request was not received in time', 408),
   PAYLOAD_TOO_LARGE: declare('PAYLOAD_TOO_LARGE', 'the body is larger than a record may be', 413),
+  BATCH_TOO_LARGE: declare('BATCH_TOO_LARGE', 'a batch holds at most %d records', 413),
   UNSUPPORTED_MEDIA_TYPE: declare('UNSUPPORTED_MEDIA_TYPE', '%s', 415),
   HEADERS_TOO_LARGE: declare('HEADERS_TOO_LARGE', 'the request headers are too large', 431),
   KMS_UNAVAILABLE: declare('KMS_UNAVAILABLE', 'the key service is unavailable; retry later', 503),

@@ -383,4 +383,43 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
     expect(readBefore).toBeGreaterThan(records.length);
     expect(readSinceRestart).toBeLessThanOrEqual(records.length);
   });
+
+  it('delivers every record the producer acknowledged when it is stopped with SIGTERM under load', async () => {
+    // Prepare
+    const producer = running.stack.producer as { url: string; pid: number };
+    const records = Array.from({ length: 150 }, (_, index) => ({ id: `e2e-drain-${randomUUID()}`, index }));
+
+    // Act: 150 records in flight, 8 at a time; SIGTERM once a third have been answered
+    const answers: { id: string; status: number }[] = [];
+    let next = 0;
+    let stopped = false;
+    const worker = async () => {
+      while (next < records.length) {
+        const record = records[next++] as { id: string };
+        if (!stopped && answers.length >= 50) {
+          stopped = true;
+          process.kill(producer.pid, 'SIGTERM');
+        }
+        const status = await postRecord(producer.url, record).then(
+          (answer) => answer.status,
+          () => 0,
+        );
+        answers.push({ id: record.id, status });
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+
+    // Assess: whatever was answered 201 is in both tables; nothing else was acknowledged
+    const acknowledged = answers.filter((answer) => answer.status === 201);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(50);
+    expect(answers.every((answer) => [201, 503, 0].includes(answer.status))).toBe(true);
+    for (const region of Object.keys(running.stack.regions)) {
+      for (const { id } of acknowledged) {
+        const item = await eventually(() => itemIn(region, running.stack.table, id));
+        expect(item.id).toBe(id);
+      }
+    }
+    // It stopped on its own terms, and the supervisor started it again.
+    expect(running.output()).toMatch(/producer exited \(code 0/);
+  });
 });

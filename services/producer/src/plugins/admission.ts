@@ -4,11 +4,12 @@ import { ProducerErrors } from '../errors.js';
 import type { ProducerMetrics } from '../metrics.js';
 
 export interface AdmissionOptions {
-  /** Records (requests to POST /records) being worked on at once. */
+  /** Requests to the admitted routes being worked on at once (a batch counts once). */
   readonly maxInFlightRecords: number;
   /** Bytes of their bodies, counted from Content-Length before a byte is read (bodyLimit when unknown). */
   readonly maxInFlightBytes: number;
-  readonly bodyLimit: number;
+  /** The routes admitted this way, each with the most bytes one request may hold. */
+  readonly routes: Readonly<Record<string, number>>;
   readonly metrics: Pick<ProducerMetrics, 'inFlightRecords' | 'inFlightBytes'>;
 }
 
@@ -22,10 +23,10 @@ export default fp<AdmissionOptions>(
     let records = 0;
     let bytes = 0;
     app.addHook('onRequest', async (request, reply) => {
-      if (request.method !== 'POST' || request.routeOptions.url !== '/records') return;
+      const limit = options.routes[request.routeOptions.url ?? ''];
+      if (request.method !== 'POST' || limit === undefined) return;
       const declared = Number(request.headers['content-length']);
-      const size =
-        Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, options.bodyLimit) : options.bodyLimit;
+      const size = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
       if (records + 1 > options.maxInFlightRecords || bytes + size > options.maxInFlightBytes) {
         throw new ProducerErrors.OVERLOADED();
       }

@@ -31,7 +31,7 @@ function translate(code: ProducerErrorCode, error: Error): Declared {
 }
 
 /** The error as one the producer declares: its own, a package's under a declared code, or Fastify's. */
-function declared(error: FastifyError): Declared {
+export function declared(error: FastifyError): Declared {
   if (isProducerErrorCode(error.code) && error instanceof ProducerErrors[error.code]) return error as Declared;
   // A package's error (record-item's validation, the cache's KMS_UNAVAILABLE) under a code declared here.
   if (error instanceof PipelineError && isProducerErrorCode(error.code)) return translate(error.code, error);

@@ -401,4 +401,58 @@ describe('Function: buildApp', () => {
     expect(health.statusCode).toBe(200);
     expect(ready.statusCode).toBe(200);
   });
+
+  it('takes a batch of NDJSON records and answers each line in order, 207 when some failed', async () => {
+    // Prepare
+    app = await appWith(realIngestor());
+    const payload = ['{"id":"b-1","n":12345678901234567}', '', '[1]', '{"id":"b-2"}\r', '{"n":1e-400}', ''].join('\n');
+
+    // Act
+    const response = await app.inject({
+      method: 'POST',
+      url: '/records/batch',
+      payload,
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(207);
+    expect(response.json()).toEqual({
+      accepted: 2,
+      failed: 2,
+      results: [
+        { status: 201, id: 'b-1', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION } },
+        { status: 400, error: { code: 'RECORD_NOT_OBJECT', message: expect.any(String) } },
+        { status: 201, id: 'b-2', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION } },
+        { status: 400, error: { code: 'RECORD_NOT_STORABLE', message: expect.any(String) } },
+      ],
+    });
+  });
+
+  it('answers 201 when every record of a batch was accepted, and refuses an empty or oversized batch', async () => {
+    // Prepare
+    app = await appWith(realIngestor());
+    const batch = (payload: string) =>
+      app!.inject({
+        method: 'POST',
+        url: '/records/batch',
+        payload,
+        headers: { 'content-type': 'application/x-ndjson' },
+      });
+
+    // Act
+    const all = await batch('{"id":"c-1"}\n{"id":"c-2"}\n');
+    const empty = await batch('\n\n');
+    const tooMany = await batch(Array.from({ length: 501 }, (_, index) => `{"i":${index}}`).join('\n'));
+
+    // Assess
+    expect(all.statusCode).toBe(201);
+    expect(all.json()).toMatchObject({ accepted: 2, failed: 0 });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({ error: { code: 'INVALID_JSON' } });
+    expect(tooMany.statusCode).toBe(413);
+    expect(tooMany.json()).toMatchObject({
+      error: { code: 'BATCH_TOO_LARGE', message: 'a batch holds at most 500 records' },
+    });
+  });
 });
