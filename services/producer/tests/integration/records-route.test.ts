@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { AwsClients } from '@records/aws-clients';
 import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
@@ -291,5 +292,47 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     }
     behindProxy.destroy();
     await proxy.close();
+  });
+
+  it('answers 2,000 requests at once with 201 or an immediate 503 OVERLOADED, and stores every 201', async () => {
+    // Prepare: a real port, at most 100 records in hand
+    const producer = await producerCore();
+    const logger = pino({ level: 'silent' });
+    app = await buildApp({
+      logger,
+      registry: new Registry(),
+      ...producer,
+      isReady: () => true,
+      bodyLimit: 64 * 1024,
+      admission: { maxInFlightRecords: 100, maxInFlightBytes: 64 << 20 },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const ids = Array.from({ length: 2_000 }, () => `load-${randomUUID()}`);
+
+    // Act
+    const answers = await Promise.all(
+      ids.map(async (id) => {
+        const response = await fetch(`http://127.0.0.1:${port}/records`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id, pad: 'x'.repeat(200) }),
+        });
+        const body = (await response.json()) as { error?: { code: string } };
+        return { id, status: response.status, code: body.error?.code, retryAfter: response.headers.get('retry-after') };
+      }),
+    );
+
+    // Assess
+    const accepted = answers.filter((answer) => answer.status === 201);
+    const turnedAway = answers.filter((answer) => answer.status === 503);
+    expect(accepted.length + turnedAway.length).toBe(ids.length);
+    expect(accepted.length).toBeGreaterThanOrEqual(100);
+    expect(turnedAway.every((answer) => answer.code === 'OVERLOADED' && answer.retryAfter === '1')).toBe(true);
+    for (const region of regions) {
+      const keys = new Set(await partitionKeysInStream(region));
+      expect(accepted.filter((answer) => !keys.has(partitionKey(answer.id)))).toEqual([]);
+    }
+    producer.close();
   });
 });
