@@ -1,3 +1,4 @@
+import { parseRecordJson } from '@records/record-item';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { UnsupportedMediaTypeError } from './errors.js';
@@ -6,9 +7,11 @@ import admission from './plugins/admission.js';
 import apiKeys from './plugins/api-keys.js';
 import errorHandler, { sendClientError, sendError } from './plugins/error-handler.js';
 import observability from './plugins/observability.js';
+import openapi from './plugins/openapi.js';
 import type { RecordIngestor } from './record-ingestor.js';
 import recordsRoute from './routes/records.js';
 import recordsBatchRoute from './routes/records-batch.js';
+import { sharedSchemas } from './schemas/shared.js';
 
 export interface AppDeps {
   readonly logger: FastifyBaseLogger;
@@ -41,11 +44,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: sendError,
     // So do requests Node's parser refuses: they get the same error shape.
     clientErrorHandler: sendClientError,
+    // Schemas check; they never change a value (no coercion of `id: true` to "true", no defaults).
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false } },
   });
   // Records are JSON only: anything else is UNSUPPORTED_MEDIA_TYPE rather than a string body.
   app.removeContentTypeParser('text/plain');
-  // The body reaches the ingestor as bytes: it is decoded strictly and parsed without losing a digit
-  // there, where Fastify's parser would replace bad UTF-8 and turn numbers into doubles.
+  // The body is decoded strictly and parsed without losing a digit, where Fastify's parser would
+  // replace bad UTF-8 and turn numbers into doubles; the route's schema then checks the value.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
@@ -53,9 +58,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(new UnsupportedMediaTypeError(`records are JSON in UTF-8, not ${charset}`));
       return;
     }
-    done(null, body);
+    try {
+      done(null, parseRecordJson(body as Buffer));
+    } catch (error) {
+      done(error as Error);
+    }
   });
   await app.register(errorHandler);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  await app.register(openapi, { apiKeys: (deps.apiKeys?.length ?? 0) > 0 });
   await app.register(observability, { registry: deps.registry, isReady: deps.isReady });
   // Requests that still arrive while the app closes (on open keep-alive connections) do no work;
   // added after observability so their duration is still timed.

@@ -27,6 +27,12 @@ export interface ProducerConfig extends ServiceSettings {
   readonly maxInFlightRecords: number;
   /** Bytes of request bodies being ingested at once. */
   readonly maxInFlightBytes: number;
+  /**
+   * Connections the kernel queues before the process accepts them. Node's 511 overflows at bursts
+   * of a couple of thousand clients, and an overflowed queue resets connections instead of letting
+   * them hear 503 OVERLOADED. The kernel caps it at net.core.somaxconn.
+   */
+  readonly listenBacklog: number;
   /** A client must send its whole request within this time, or its connection is closed. */
   readonly requestTimeoutMs: number;
   /** Bearer tokens that may post records; empty leaves the API open. */
@@ -34,7 +40,13 @@ export interface ProducerConfig extends ServiceSettings {
   /** With API keys, /metrics asks for one too. */
   readonly metricsRequireApiKey: boolean;
   /** How records are grouped into PutRecords calls, per region. */
-  readonly batching: { readonly lingerMs: number; readonly maxRecords: number; readonly maxBytes: number };
+  readonly batching: {
+    readonly lingerMs: number;
+    readonly maxRecords: number;
+    readonly maxBytes: number;
+    /** What each shard is sent, at most: Kinesis's write limits unless lowered. */
+    readonly pacing: { readonly recordsPerSecond: number; readonly bytesPerSecond: number };
+  };
 }
 
 // Long enough that guessing one is hopeless; a key is a secret, so the error never quotes it.
@@ -61,6 +73,7 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     putTimeoutMs: integer(env, 'PUT_TIMEOUT_MS', 10_000, { min: 100, max: 60_000 }),
     maxInFlightRecords: integer(env, 'MAX_IN_FLIGHT_RECORDS', 1_000, { min: 1, max: 100_000 }),
     maxInFlightBytes: integer(env, 'MAX_IN_FLIGHT_BYTES', 64 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
+    listenBacklog: integer(env, 'LISTEN_BACKLOG', 4_096, { min: 1, max: 65_535 }),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
     apiKeys: apiKeys(env),
     metricsRequireApiKey: boolean(env, 'METRICS_REQUIRE_API_KEY', false),
@@ -68,6 +81,10 @@ export function loadProducerConfig(env: Env): ProducerConfig {
       lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),
       maxBytes: integer(env, 'PUT_BATCH_BYTES', 5 * 1024 * 1024, { min: 1024, max: 5 * 1024 * 1024 }),
+      pacing: {
+        recordsPerSecond: integer(env, 'PUT_SHARD_RECORDS_PER_SECOND', 1_000, { min: 1, max: 1_000 }),
+        bytesPerSecond: integer(env, 'PUT_SHARD_BYTES_PER_SECOND', 1024 * 1024, { min: 1024, max: 1024 * 1024 }),
+      },
     },
   });
 }

@@ -68,3 +68,17 @@ export class StreamUnavailableError extends ProducerErrors.STREAM_UNAVAILABLE {
     this.acceptedRegions = options.acceptedRegions ?? [];
   }
 }
+
+/**
+ * A region's stream has more queued for the record's shard than it takes within the put budget
+ * (each shard takes 1,000 records and 1 MiB a second): turned away at once, before any region is
+ * sent the record, rather than answered STREAM_UNAVAILABLE after the budget.
+ */
+export class StreamBacklogError extends ProducerErrors.OVERLOADED {
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number) {
+    super();
+    this.retryAfterMs = retryAfterMs;
+  }
+}

@@ -5,3 +5,4 @@ export * from './multi-region-pusher.js';
 export * from './producer.js';
 export * from './record.js';
 export * from './record-ingestor.js';
+export * from './shard-pacer.js';

@@ -64,7 +64,7 @@ closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }
 });
 
 const metricsAddress = await listen(metricsServer, config.host, config.metricsPort);
-await app.listen({ host: config.host, port: config.port });
+await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
 ready = true;
 logger.info(
   { regions: pipeline.regions, stream: pipeline.streamName, wrapping: keys.kind, metricsPort: metricsAddress.port },

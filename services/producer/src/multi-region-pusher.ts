@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { isTransientAwsError } from '@records/aws-clients';
 import { retry } from '@records/retry';
-import { StreamUnavailableError } from './errors.js';
+import { StreamBacklogError, StreamUnavailableError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
 import { PutRecordsBatcher, type PutRecordsBatcherOptions } from './put-records-batcher.js';
 
@@ -23,7 +23,7 @@ export interface MultiRegionPusherOptions {
    */
   readonly putTimeoutMs: number;
   /** How records are grouped into PutRecords calls, per region. */
-  readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes'>;
+  readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
 }
 
 /**
@@ -49,6 +49,8 @@ export class MultiRegionPusher {
   readonly #options: MultiRegionPusherOptions;
   // One batcher per region: a slow region's calls never hold back another region's.
   readonly #batchers = new Map<string, PutRecordsBatcher>();
+  // Per region, when each unfinished push began, oldest first (a Map keeps insertion order).
+  readonly #pending = new Map<string, Map<object, number>>();
 
   constructor(options: MultiRegionPusherOptions) {
     this.#options = options;
@@ -67,6 +69,25 @@ export class MultiRegionPusher {
     return batcher;
   }
 
+  #pendingIn(region: string): Map<object, number> {
+    let pending = this.#pending.get(region);
+    if (pending === undefined) {
+      pending = new Map();
+      this.#pending.set(region, pending);
+    }
+    return pending;
+  }
+
+  async #track<T>(region: string, token: object, since: number, push: () => Promise<T>): Promise<T> {
+    const pending = this.#pendingIn(region);
+    pending.set(token, since);
+    try {
+      return await push();
+    } finally {
+      pending.delete(token);
+    }
+  }
+
   /** Sends what every region has queued, without waiting out the linger time. */
   flush(): void {
     for (const batcher of this.#batchers.values()) batcher.flush();
@@ -74,21 +95,41 @@ export class MultiRegionPusher {
 
   async push(id: string, ciphertext: Uint8Array): Promise<Record<string, StreamPosition>> {
     const { regions, metrics, logger, putTimeoutMs } = this.#options;
+    // A region that is behind turns the record away now, before any region has it: OVERLOADED at
+    // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record's shard has more
+    // queued than it takes in a quarter of the budget, or the oldest unfinished push to the region
+    // has already waited that long (the stream is slower than what is sent to it, whatever the cause).
+    const key = partitionKey(id);
+    const now = performance.now();
+    const waits = regions.map((region) =>
+      Math.max(
+        this.#batcher(region).queueWaitMs(key, ciphertext.byteLength),
+        now - (this.#pendingIn(region).values().next().value ?? now),
+      ),
+    );
+    const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > putTimeoutMs / 4);
+    if (backlogged.length > 0) {
+      for (const region of backlogged) metrics?.kinesisPuts.inc({ region, outcome: 'backlogged' });
+      throw new StreamBacklogError(Math.max(...waits));
+    }
     // One deadline for every region: each is retried within it, and a silent one is cut off at it.
     const deadline = AbortSignal.timeout(putTimeoutMs);
+    const token = {};
     const results = await Promise.allSettled(
       regions.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
-        retry(() => this.#batcher(region).put(ciphertext, partitionKey(id), deadline), {
-          attempts: Number.POSITIVE_INFINITY,
-          minDelayMs: 100,
-          maxDelayMs: 2_000,
-          signal: deadline,
-          // A refusal that says the request itself is wrong is not tried again.
-          shouldRetry: isTransientAwsError,
-          onRetry: (error, attempt) =>
-            logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
-        }),
+        this.#track(region, token, now, () =>
+          retry(() => this.#batcher(region).put(ciphertext, key, deadline), {
+            attempts: Number.POSITIVE_INFINITY,
+            minDelayMs: 100,
+            maxDelayMs: 2_000,
+            signal: deadline,
+            // A refusal that says the request itself is wrong is not tried again.
+            shouldRetry: isTransientAwsError,
+            onRetry: (error, attempt) =>
+              logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
+          }),
+        ),
       ),
     );
     const positions: Record<string, StreamPosition> = {};

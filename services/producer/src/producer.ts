@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
 import { MultiRegionPusher } from './multi-region-pusher.js';
 import { createRecordIngestor, type RecordIngestor } from './record-ingestor.js';
+import type { ShardPacing } from './shard-pacer.js';
 
 type LogFn = (details: object, message: string) => void;
 
@@ -26,7 +27,10 @@ export interface ProducerDeps {
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
   /** How long a failing or silent region is retried before a push fails (PUT_TIMEOUT_MS); default 10 s. */
   readonly putTimeoutMs?: number;
-  /** How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES). */
+  /**
+   * How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES)
+   * and paced per shard (PUT_SHARD_RECORDS_PER_SECOND, PUT_SHARD_BYTES_PER_SECOND).
+   */
   readonly batching?: Partial<ProducerBatching>;
 }
 
@@ -34,13 +38,15 @@ export interface ProducerBatching {
   readonly lingerMs: number;
   readonly maxRecords: number;
   readonly maxBytes: number;
+  readonly pacing: ShardPacing;
 }
 
-/** Kinesis's own limits for one PutRecords call, and a linger short enough to go unnoticed. */
+/** Kinesis's own limits for one PutRecords call and for one shard, and a linger short enough to go unnoticed. */
 export const DEFAULT_BATCHING: ProducerBatching = Object.freeze({
   lingerMs: 5,
   maxRecords: 500,
   maxBytes: 5 * 1024 * 1024,
+  pacing: Object.freeze({ recordsPerSecond: 1_000, bytesPerSecond: 1024 * 1024 }),
 });
 
 export interface Producer {

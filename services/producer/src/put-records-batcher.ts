@@ -1,5 +1,6 @@
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { StreamPosition } from './multi-region-pusher.js';
+import { hashKey, type PacedShard, ShardPacer, type ShardPacing } from './shard-pacer.js';
 
 export interface PutRecordsBatcherOptions {
   readonly kinesis: KinesisClient;
@@ -10,7 +11,13 @@ export interface PutRecordsBatcherOptions {
   readonly maxRecords: number;
   /** …and at most 5 MiB of data and partition keys. */
   readonly maxBytes: number;
+  /** Keeps each shard under its write limits; records for a full shard wait while others go. */
+  readonly pacing?: ShardPacing;
 }
+
+// While records wait for room on their shard, the queue is looked at again this often: a hot
+// shard's records then go in calls of about 50 (at 1,000 a second), not one call each.
+const PACING_TICK_MS = 50;
 
 /** One entry of a PutRecords call that Kinesis did not take (its ErrorCode, e.g. ProvisionedThroughputExceededException). */
 export class PutRecordsEntryError extends Error {
@@ -27,6 +34,8 @@ export class PutRecordsEntryError extends Error {
 interface Waiting {
   readonly entry: PutRecordsRequestEntry;
   readonly bytes: number;
+  /** The shard it goes to, when paced and the shard map is known. */
+  readonly shard: PacedShard | undefined;
   settled: boolean;
   resolve(position: StreamPosition): void;
   reject(error: unknown): void;
@@ -41,12 +50,20 @@ interface Waiting {
  */
 export class PutRecordsBatcher {
   readonly #options: PutRecordsBatcherOptions;
+  /** Records put since the last call went out. */
   #queue: Waiting[] = [];
   #queuedBytes = 0;
+  /** Records whose shard had no room at the last call; they go first when it has. */
+  #held: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
+  readonly #pacer: ShardPacer | undefined;
 
   constructor(options: PutRecordsBatcherOptions) {
     this.#options = options;
+    this.#pacer =
+      options.pacing === undefined
+        ? undefined
+        : new ShardPacer({ kinesis: options.kinesis, streamName: options.streamName, ...options.pacing });
   }
 
   /** Queues one record for the next call; `signal` gives up on it (the call may still carry it). */
@@ -59,6 +76,7 @@ export class PutRecordsBatcher {
       const waiting: Waiting = {
         entry: { Data: data, PartitionKey: partitionKey },
         bytes: data.byteLength + Buffer.byteLength(partitionKey),
+        shard: this.#pacer?.shardOf(hashKey(partitionKey)),
         settled: false,
         resolve: (position) => {
           if (waiting.settled) return;
@@ -79,15 +97,37 @@ export class PutRecordsBatcher {
           this.#queue.splice(index, 1);
           this.#queuedBytes -= waiting.bytes;
         }
+        const heldAt = this.#held.indexOf(waiting);
+        if (heldAt >= 0) this.#held.splice(heldAt, 1);
+        if (index >= 0 || heldAt >= 0) this.#leaveBacklog(waiting);
         waiting.reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (waiting.shard !== undefined) {
+        waiting.shard.backlogRecords += 1;
+        waiting.shard.backlogBytes += waiting.bytes;
+      }
       if (this.#queuedBytes + waiting.bytes > this.#options.maxBytes) this.#flush();
       this.#queue.push(waiting);
       this.#queuedBytes += waiting.bytes;
       if (this.#queue.length >= this.#options.maxRecords || this.#queuedBytes >= this.#options.maxBytes) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#options.lingerMs);
     });
+  }
+
+  /**
+   * How long a record for `partitionKey` would wait for room on its shard if put now, behind what
+   * is queued for that shard already; 0 when unpaced or while the shard map is not yet known.
+   */
+  queueWaitMs(partitionKey: string, bytes: number): number {
+    if (this.#pacer === undefined) return 0;
+    return this.#pacer.waitMs(this.#pacer.shardOf(hashKey(partitionKey)), bytes + Buffer.byteLength(partitionKey));
+  }
+
+  #leaveBacklog(waiting: Waiting): void {
+    if (waiting.shard === undefined) return;
+    waiting.shard.backlogRecords -= 1;
+    waiting.shard.backlogBytes -= waiting.bytes;
   }
 
   /** Sends what is queued now, without waiting out the linger time. */
@@ -98,11 +138,29 @@ export class PutRecordsBatcher {
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#queue.length === 0) return;
-    const batch = this.#queue;
+    if (this.#queue.length === 0 && this.#held.length === 0) return;
+    const { maxRecords, maxBytes, lingerMs } = this.#options;
+    const batch: Waiting[] = [];
+    const held: Waiting[] = [];
+    let batchBytes = 0;
+    let full = false;
+    for (const waiting of [...this.#held, ...this.#queue]) {
+      // A record larger than maxBytes still goes, alone; Kinesis answers for it.
+      const fits = batch.length === 0 || (batch.length < maxRecords && batchBytes + waiting.bytes <= maxBytes);
+      full ||= !fits;
+      if (fits && (this.#pacer?.take(waiting.shard, waiting.bytes) ?? true)) {
+        this.#leaveBacklog(waiting);
+        batch.push(waiting);
+        batchBytes += waiting.bytes;
+      } else held.push(waiting);
+    }
+    this.#held = held;
     this.#queue = [];
     this.#queuedBytes = 0;
-    void this.#send(batch);
+    if (batch.length > 0) void this.#send(batch);
+    if (held.length === 0) return;
+    // A full call leaves more to send now; records whose shard is full wait for it to refill.
+    this.#timer = setTimeout(() => this.#flush(), full ? 0 : Math.max(lingerMs, PACING_TICK_MS));
   }
 
   async #send(batch: Waiting[]): Promise<void> {
@@ -113,6 +171,7 @@ export class PutRecordsBatcher {
       batch.forEach((waiting, index) => {
         const result = Records[index];
         if (result?.ShardId !== undefined && result.SequenceNumber !== undefined && result.ErrorCode === undefined) {
+          this.#pacer?.observe(result.ShardId);
           waiting.resolve({ shardId: result.ShardId, sequenceNumber: result.SequenceNumber });
         } else {
           waiting.reject(new PutRecordsEntryError(result?.ErrorCode ?? 'MissingResult', result?.ErrorMessage));

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { isJsonObject, type JsonValue, parseRecordJson, recordToItem, stringifyRecordJson } from '@records/record-item';
 import { InvalidRecordIdError } from './errors.js';
+import { ParsedRecord } from './parsed-record.js';
 
 /** What a client may hand the producer: JSON bytes or text, or a value (numbers may be bigints). */
-export type RecordInput = Uint8Array | string | JsonValue | Readonly<Record<string, unknown>>;
+export type RecordInput = Uint8Array | string | ParsedRecord | JsonValue | Readonly<Record<string, unknown>>;
 
 /** A record ready to encrypt: its id, and its JSON text with every number as it was written. */
 export interface PreparedRecord {
@@ -15,6 +16,7 @@ export interface PreparedRecord {
 const MAX_ID_BYTES = 1024;
 
 function toJsonValue(input: RecordInput): JsonValue {
+  if (input instanceof ParsedRecord) return input.value;
   if (input instanceof Uint8Array) return parseRecordJson(input);
   if (typeof input === 'string') return parseRecordJson(Buffer.from(input, 'utf8'));
   // A value from code: round-trip it through JSON text so it is checked exactly as a body is.

@@ -1,10 +1,16 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { KmsUnavailableError } from '@records/data-key-cache';
+import type { KmsUnavailableError } from '@records/data-key-cache';
 import { PipelineError } from '@records/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { isProducerErrorCode, type ProducerErrorCode, ProducerErrors, StreamUnavailableError } from '../errors.js';
+import {
+  isProducerErrorCode,
+  type ProducerErrorCode,
+  ProducerErrors,
+  type StreamBacklogError,
+  StreamUnavailableError,
+} from '../errors.js';
 
 // Fastify's own request errors, under the producer's stable codes.
 const FASTIFY_CODES: Readonly<Record<string, ProducerErrorCode>> = {
@@ -30,8 +36,26 @@ function translate(code: ProducerErrorCode, error: Error): Declared {
   return new ProducerErrors[code](...args, { cause: error }) as Declared;
 }
 
+/** A route schema's refusal, under the code the same refusal gets in code (`prepareRecord`). */
+function fromValidation(error: FastifyError): Declared {
+  const first = error.validation?.[0];
+  if (error.validationContext === 'body' && first !== undefined) {
+    if (first.instancePath === '' && first.keyword === 'type') {
+      return new ProducerErrors.RECORD_NOT_OBJECT('a record must be a JSON object', { cause: error });
+    }
+    if (first.instancePath === '/id') {
+      return new ProducerErrors.INVALID_RECORD_ID(
+        '`id` must be a non-empty string of at most 1024 bytes without control characters',
+        { cause: error },
+      );
+    }
+  }
+  return new ProducerErrors.BAD_REQUEST(error.message, { cause: error });
+}
+
 /** The error as one the producer declares: its own, a package's under a declared code, or Fastify's. */
 export function declared(error: FastifyError): Declared {
+  if (error.validation !== undefined) return fromValidation(error);
   if (isProducerErrorCode(error.code) && error instanceof ProducerErrors[error.code]) return error as Declared;
   // A package's error (record-item's validation, the cache's KMS_UNAVAILABLE) under a code declared here.
   if (error instanceof PipelineError && isProducerErrorCode(error.code)) return translate(error.code, error);
@@ -46,9 +70,11 @@ export function declared(error: FastifyError): Declared {
   return new ProducerErrors.INTERNAL_ERROR({ cause: error });
 }
 
-/** Seconds a client should wait before retrying a 503: the key cache's back-off window when it has one. */
+/** Seconds a client should wait before retrying a 503: the key cache's back-off, or the shard's backlog. */
 function retryAfterSeconds(error: unknown): number {
-  if (error instanceof KmsUnavailableError) return Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+  // By the field, not instanceof: @fastify/error's classes answer instanceof for their whole family.
+  const retryAfterMs = (error as Partial<KmsUnavailableError | StreamBacklogError>).retryAfterMs;
+  if (typeof retryAfterMs === 'number') return Math.max(1, Math.ceil(retryAfterMs / 1000));
   return 1;
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Histogram, type Registry } from 'prom-client';
+import { healthSchema } from '../schemas/records.js';
 
 export interface ObservabilityOptions {
   readonly registry: Registry;
@@ -34,14 +35,21 @@ export default fp<ObservabilityOptions>(
       duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
     });
 
-    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) =>
-      isReady()
-        ? { status: 'ready' }
-        : reply
-            .status(503)
-            .header('retry-after', '1')
-            .send({ error: { code: 'NOT_READY', message: 'the service is not ready' } }),
+    const health = (summary: string) => ({
+      logLevel: 'warn' as const,
+      schema: { summary, response: { 200: healthSchema, 503: { $ref: 'Error#' } } },
+    });
+    app.get('/healthz', health('The process is up'), async () => ({ status: 'ok' }));
+    app.get(
+      '/readyz',
+      health('Ready to take records: 503 NOT_READY while starting or stopping'),
+      async (_request, reply) =>
+        isReady()
+          ? { status: 'ready' }
+          : reply
+              .status(503)
+              .header('retry-after', '1')
+              .send({ error: { code: 'NOT_READY', message: 'the service is not ready' } }),
     );
   },
   { name: 'observability' },

@@ -3,6 +3,7 @@ import { ProducerErrors } from '../errors.js';
 import type { ProducerMetrics } from '../metrics.js';
 import { declared } from '../plugins/error-handler.js';
 import type { IngestResult, RecordIngestor } from '../record-ingestor.js';
+import { errorResponses } from '../schemas/errors.js';
 
 export interface RecordsBatchRouteOptions {
   readonly ingest: RecordIngestor;
@@ -53,7 +54,13 @@ export default async function recordsBatchRoute(app: FastifyInstance, options: R
     { parseAs: 'buffer', bodyLimit: options.maxBytes },
     (_r, body, done) => done(null, body),
   );
-  app.post('/records/batch', { bodyLimit: options.maxBytes }, async (request, reply) => {
+  const schema = {
+    summary: 'Put many records, one JSON object a line (application/x-ndjson)',
+    description: `At most ${options.maxRecords} records and ${options.maxBytes} bytes. Each line is ingested as POST /records would; the answer gives each line's outcome in order: 201 when all were accepted, 207 otherwise.`,
+    consumes: ['application/x-ndjson'],
+    response: { 201: { $ref: 'BatchResult#' }, 207: { $ref: 'BatchResult#' }, ...errorResponses },
+  };
+  app.post('/records/batch', { bodyLimit: options.maxBytes, schema }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const records = lines(body);
     if (records.length === 0) throw new ProducerErrors.INVALID_JSON('the body holds no record');

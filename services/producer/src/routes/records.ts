@@ -1,6 +1,9 @@
+import type { JsonValue } from '@records/record-item';
 import type { FastifyInstance } from 'fastify';
 import type { ProducerMetrics } from '../metrics.js';
+import { ParsedRecord } from '../parsed-record.js';
 import type { RecordIngestor } from '../record-ingestor.js';
+import { errorResponses } from '../schemas/errors.js';
 
 export interface RecordsRouteOptions {
   readonly ingest: RecordIngestor;
@@ -18,9 +21,17 @@ export default async function recordsRoute(app: FastifyInstance, { ingest, metri
   app.addHook('onResponse', async (_request, reply) => {
     metrics.records.inc({ outcome: outcome(reply.statusCode) });
   });
-  app.post('/records', async (request, reply) => {
-    // The JSON parser hands over the raw bytes; a request without a body has none.
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    return reply.status(201).send(await ingest(body));
-  });
+  app.post<{ Body: JsonValue }>(
+    '/records',
+    {
+      schema: {
+        summary: 'Put one record on the stream of every region',
+        description:
+          '201 once every region took it. 503 STREAM_UNAVAILABLE names the regions that did not: retry with the same id.',
+        body: { $ref: 'Record#' },
+        response: { 201: { $ref: 'IngestResult#' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await ingest(new ParsedRecord(request.body))),
+  );
 }

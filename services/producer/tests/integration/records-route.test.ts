@@ -328,7 +328,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     const turnedAway = answers.filter((answer) => answer.status === 503);
     expect(accepted.length + turnedAway.length).toBe(ids.length);
     expect(accepted.length).toBeGreaterThanOrEqual(100);
-    expect(turnedAway.every((answer) => answer.code === 'OVERLOADED' && answer.retryAfter === '1')).toBe(true);
+    expect(turnedAway.every((answer) => answer.code === 'OVERLOADED' && Number(answer.retryAfter) >= 1)).toBe(true);
     for (const region of regions) {
       const keys = new Set(await partitionKeysInStream(region));
       expect(accepted.filter((answer) => !keys.has(partitionKey(answer.id)))).toEqual([]);

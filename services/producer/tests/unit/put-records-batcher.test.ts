@@ -1,6 +1,12 @@
-import type { KinesisClient, PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
-import { describe, expect, it } from 'vitest';
+import {
+  type KinesisClient,
+  ListShardsCommand,
+  type PutRecordsCommand,
+  type PutRecordsCommandOutput,
+} from '@aws-sdk/client-kinesis';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PutRecordsBatcher, PutRecordsEntryError } from '../../src/put-records-batcher.js';
+import { hashKey } from '../../src/shard-pacer.js';
 
 type Answer = (entries: NonNullable<PutRecordsCommand['input']['Records']>) => PutRecordsCommandOutput | Error;
 
@@ -135,5 +141,105 @@ describe('Class: PutRecordsBatcher', () => {
     await expect(gone).rejects.toThrow('deadline');
     await expect(kept).resolves.toMatchObject({ sequenceNumber: 'seq-kept' });
     expect(calls).toEqual([['kept']]);
+  });
+
+  describe('with shard pacing', () => {
+    afterEach(() => vi.useRealTimers());
+
+    const HALF = 2n ** 127n;
+    /** Partition keys whose hash lands in the lower (shard 0) or upper (shard 1) half of the key space. */
+    function keysFor(shard: 0 | 1, count: number, prefix: string): string[] {
+      const keys: string[] = [];
+      for (let index = 0; keys.length < count; index += 1) {
+        const key = `${prefix}${index}`;
+        if (hashKey(key) < HALF === (shard === 0)) keys.push(key);
+      }
+      return keys;
+    }
+
+    /** Two open shards splitting the key space, one closed parent; each call kept with its fake time. */
+    function twoShardKinesis() {
+      const calls: { at: number; shards: string[] }[] = [];
+      const kinesis = {
+        async send(command: PutRecordsCommand | ListShardsCommand) {
+          if (command instanceof ListShardsCommand) {
+            return {
+              Shards: [
+                {
+                  ShardId: 'shardId-parent',
+                  HashKeyRange: { StartingHashKey: '0', EndingHashKey: String(2n ** 128n - 1n) },
+                  SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '2' },
+                },
+                {
+                  ShardId: 'shardId-0',
+                  HashKeyRange: { StartingHashKey: '0', EndingHashKey: String(HALF - 1n) },
+                  SequenceNumberRange: { StartingSequenceNumber: '3' },
+                },
+                {
+                  ShardId: 'shardId-1',
+                  HashKeyRange: { StartingHashKey: String(HALF), EndingHashKey: String(2n ** 128n - 1n) },
+                  SequenceNumberRange: { StartingSequenceNumber: '3' },
+                },
+              ],
+              $metadata: {},
+            };
+          }
+          const entries = command.input.Records ?? [];
+          const shards = entries.map((entry) =>
+            hashKey(entry.PartitionKey as string) < HALF ? 'shardId-0' : 'shardId-1',
+          );
+          calls.push({ at: performance.now(), shards });
+          return {
+            Records: shards.map((shard, index) => ({ ShardId: shard, SequenceNumber: String(index) })),
+            $metadata: {},
+          };
+        },
+      } as unknown as KinesisClient;
+      return { kinesis, calls };
+    }
+
+    it('keeps each shard under its records per second while records for other shards go on', async () => {
+      // Prepare
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { kinesis, calls } = twoShardKinesis();
+      const puts = new PutRecordsBatcher({
+        kinesis,
+        streamName: 'records',
+        lingerMs: 1,
+        maxRecords: 500,
+        maxBytes: 5 << 20,
+        pacing: { recordsPerSecond: 100, bytesPerSecond: 1 << 20 },
+      });
+      // The first record loads the shard map.
+      const first = puts.put(data(), 'warm-up');
+      await vi.advanceTimersByTimeAsync(1);
+      await first;
+      calls.length = 0;
+      const start = performance.now();
+
+      // Act
+      const hot = Promise.all(keysFor(0, 250, 'hot').map((key) => puts.put(data(), key)));
+      const cold = Promise.all(keysFor(1, 20, 'cold').map((key) => puts.put(data(), key)));
+      let coldDone = false;
+      void cold.then(() => {
+        coldDone = true;
+      });
+      await vi.advanceTimersByTimeAsync(2);
+      const coldDoneAtOnce = coldDone;
+      await vi.advanceTimersByTimeAsync(998);
+      const hotByOneSecond = calls.flatMap((call) => call.shards).filter((shard) => shard === 'shardId-0').length;
+      await vi.advanceTimersByTimeAsync(1_000);
+      await Promise.all([hot, cold]);
+
+      // Assess
+      // The cold shard's records went in the first call, not behind the hot shard's.
+      expect(coldDoneAtOnce).toBe(true);
+      expect(calls[0]?.shards.filter((shard) => shard === 'shardId-1')).toHaveLength(20);
+      // A token bucket of one second: at most 100 at once and 100 a second after, in calls of several.
+      expect(hotByOneSecond).toBeLessThanOrEqual(200);
+      expect(hotByOneSecond).toBeGreaterThanOrEqual(190);
+      expect(calls.every((call) => call.at - start < 1_600)).toBe(true);
+      expect(calls.length).toBeLessThan(40);
+    });
   });
 });

@@ -1,0 +1,41 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { buildApp } from '../../src/app.js';
+import { createProducerMetrics } from '../../src/metrics.js';
+import { createRecordIngestor, type RecordIngestor } from '../../src/record-ingestor.js';
+
+export const POSITION = { shardId: 'shardId-000000000000', sequenceNumber: '1' };
+
+export async function appWith(
+  ingest: RecordIngestor,
+  options: {
+    ready?: boolean;
+    logs?: string[];
+    registry?: Registry;
+    admission?: { maxInFlightRecords: number; maxInFlightBytes: number };
+    apiKeys?: string[];
+  } = {},
+) {
+  const logs = options.logs ?? [];
+  const registry = options.registry ?? new Registry();
+  return buildApp({
+    logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }),
+    registry,
+    metrics: createProducerMetrics(registry),
+    ingest,
+    isReady: () => options.ready ?? true,
+    bodyLimit: 1024,
+    ...(options.admission === undefined ? {} : { admission: options.admission }),
+    ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
+  });
+}
+
+/** The real ingestor, over an encryptor and a pusher that need no AWS. */
+export function realIngestor(push = async () => ({ 'us-east-1': POSITION, 'eu-west-1': POSITION })): RecordIngestor {
+  return createRecordIngestor({
+    streamName: 'records',
+    pipelineAttribute: '_pipeline',
+    encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
+    pusher: { push },
+  });
+}
