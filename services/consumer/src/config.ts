@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   ConfigError,
   deepFreeze,
@@ -23,6 +25,10 @@ export interface ConsumerConfig extends ServiceSettings {
   readonly decryptConcurrency: number;
   /** Whether messages without key commitment (from producers on the old SDK) are still read. */
   readonly decryptCommitmentPolicy: DecryptCommitmentPolicy;
+  /** A lease its owner has not renewed for this long is taken over by another consumer. */
+  readonly leaseDurationMs: number;
+  /** This consumer's name in the lease table: unique among the region's consumers. */
+  readonly workerId: string;
 }
 
 export interface LambdaConfig extends ConsumerConfig {
@@ -57,10 +63,12 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     pipeline,
     region,
     ...loadServiceSettings(env, { port: 3001 }),
-    idlePollMs: integer(env, 'IDLE_POLL_MS', 1000, { min: 200, max: 60_000 }),
+    idlePollMs: integer(env, 'IDLE_POLL_MS', 250, { min: 200, max: 60_000 }),
     getRecordsLimit: integer(env, 'GET_RECORDS_LIMIT', 1000, { min: 1, max: 10_000 }),
     shardDiscoveryIntervalMs: integer(env, 'SHARD_DISCOVERY_INTERVAL_MS', 30_000, { min: 1000 }),
     decryptConcurrency: integer(env, 'DECRYPT_CONCURRENCY', 16, { min: 1, max: 256 }),
+    leaseDurationMs: integer(env, 'LEASE_DURATION_MS', 10_000, { min: 500, max: 300_000 }),
+    workerId: env.WORKER_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     decryptCommitmentPolicy: oneOf(
       env,
       'DECRYPT_COMMITMENT_POLICY',

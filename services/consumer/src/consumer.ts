@@ -1,4 +1,4 @@
-import { CheckpointStore } from './checkpoint-store.js';
+import { LeaseStore } from './lease-store.js';
 import { createPoller, type Poller } from './poller.js';
 import { createRecordPipeline, type RecordPipelineDeps } from './record-pipeline.js';
 
@@ -20,11 +20,13 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     streamName: pipeline.streamName,
     region,
     processBatch: records.processorFor(pipeline.streamName),
-    checkpoints: new CheckpointStore({
+    leases: new LeaseStore({
       dynamodb: clients.dynamodb(region),
       tableName: pipeline.checkpointTableName,
       streamName: pipeline.streamName,
     }),
+    workerId: config.workerId,
+    leaseDurationMs: config.leaseDurationMs,
     metrics: records.metrics,
     logger,
     getRecordsLimit: config.getRecordsLimit,
@@ -34,7 +36,8 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   return {
     poller,
     async stop() {
-      await poller.stop();
+      // A second before the process's own grace ends: the releases still get written.
+      await poller.stop(Math.max(0, config.shutdownGraceMs - 1_000));
       records.close();
     },
   };

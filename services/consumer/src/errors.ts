@@ -8,3 +8,10 @@ export class TransientProcessingError extends ConsumerError {
     super('TRANSIENT_FAILURE', message, options);
   }
 }
+
+/** Another consumer holds the shard's lease now: this one stops reading it, and its writes to the lease fail. */
+export class LeaseLostError extends ConsumerError {
+  constructor(shardId: string, options?: { cause?: unknown }) {
+    super('LEASE_LOST', `the lease of ${shardId} is held by another consumer now`, options);
+  }
+}

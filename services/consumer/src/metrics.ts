@@ -1,17 +1,50 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ConsumerMetrics {
   readonly read: Counter<'region'>;
   readonly written: Counter<'region'>;
   readonly deadLettered: Counter<'region' | 'reason'>;
+  /** Per shard read here, how far behind its tip it is now (read by the lag gauge at each scrape). */
+  readonly shardLag: Map<string, () => number>;
+  readonly leasesHeld: Gauge<'region'>;
+  readonly leaseTakeovers: Counter<'region' | 'from'>;
+  readonly staleWritesSkipped: Counter<'region'>;
+  readonly ingestToStore: Histogram<'region'>;
   readonly millisBehindLatest: Gauge<'region' | 'shard_id'>;
   readonly batchRetries: Counter<'region' | 'shard_id'>;
   readonly decrypted: Counter<'region' | 'algorithm_suite'>;
   readonly stalledShards: Gauge<'region'>;
 }
 
-export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
+export function createConsumerMetrics(registry: Registry, region: string): ConsumerMetrics {
+  const shardLag = new Map<string, () => number>();
   return {
+    shardLag,
+    leasesHeld: new Gauge({
+      name: 'consumer_leases_held',
+      help: 'Shard leases this consumer holds.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
+    leaseTakeovers: new Counter({
+      name: 'consumer_lease_takeovers_total',
+      help: 'Leases taken by this consumer, by whom they were taken from: free (released or new), expired (its owner stopped renewing), stolen (to balance).',
+      labelNames: ['region', 'from'] as const,
+      registers: [registry],
+    }),
+    staleWritesSkipped: new Counter({
+      name: 'consumer_stale_writes_skipped_total',
+      help: 'Item writes refused because the table already holds the same or a later record of that id.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
+    ingestToStore: new Histogram({
+      name: 'consumer_ingest_to_store_seconds',
+      help: 'From the record reaching the stream (its ApproximateArrivalTimestamp) to its item being written.',
+      labelNames: ['region'] as const,
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
     read: new Counter({
       name: 'consumer_records_read_total',
       help: 'Records read from the region stream.',
@@ -32,9 +65,13 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     }),
     millisBehindLatest: new Gauge({
       name: 'consumer_millis_behind_latest',
-      help: 'How far the shard reader is behind the tip of its shard, as GetRecords reports it.',
+      help: 'How far each shard read here is behind its tip: MillisBehindLatest at the last read, plus the time since while a batch is unfinished or reads fail.',
       labelNames: ['region', 'shard_id'] as const,
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [shardId, lag] of shardLag) this.set({ region, shard_id: shardId }, lag());
+      },
     }),
     batchRetries: new Counter({
       name: 'consumer_batch_retries_total',

@@ -1,6 +1,8 @@
 import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { pause, retry } from '@records/retry';
-import type { CheckpointStore } from './checkpoint-store.js';
+import { LeaseLostError } from './errors.js';
+import { leasesToTake, type Sighting } from './lease-balance.js';
+import type { Lease, LeaseStore } from './lease-store.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { RecordProcessor } from './record-processor.js';
 import { ShardReader } from './shard-reader.js';
@@ -10,7 +12,11 @@ export interface PollerDeps {
   readonly streamName: string;
   readonly region: string;
   readonly processBatch: RecordProcessor;
-  readonly checkpoints: Pick<CheckpointStore, 'load' | 'save'>;
+  readonly leases: Pick<LeaseStore, 'list' | 'ensure' | 'take' | 'renew' | 'checkpoint' | 'release'>;
+  /** This consumer's name in the lease table; unique among the region's consumers. */
+  readonly workerId: string;
+  /** A lease not renewed for this long is taken by another consumer (LEASE_DURATION_MS). */
+  readonly leaseDurationMs: number;
   readonly metrics: ConsumerMetrics;
   readonly logger: {
     info(object: object, message: string): void;
@@ -23,12 +29,29 @@ export interface PollerDeps {
 
 export interface Poller {
   start(): void;
-  /** Stops reading; resolves once every shard reader has finished its current batch. */
-  stop(): Promise<void>;
-  /** True once the shards have been listed and their readers started. */
+  /**
+   * Stops reading; each shard's batch in hand is finished and checkpointed and its lease released,
+   * so another consumer takes it at once and reads nothing twice. After `graceMs`, a batch still
+   * unfinished is given up (it is read again by the next owner).
+   */
+  stop(graceMs?: number): Promise<void>;
+  /** True once the lease table has been read and leases taken. */
   isReady(): boolean;
   /** Shards whose current batch keeps failing (KMS or DynamoDB unavailable), waiting to retry it. */
   stalledShards(): string[];
+  /** Shards this consumer holds the lease of, and reads. */
+  heldShards(): string[];
+}
+
+interface Held {
+  lease: Lease;
+  /** Stops reading (a stop); the batch in hand is still finished. */
+  readonly read: AbortController;
+  /** Gives up the batch in hand too (the lease was lost, or the grace time ran out). */
+  readonly finish: AbortController;
+  /** The lease's writes, one at a time: each is conditional on the counter the previous one left. */
+  writes: Promise<unknown>;
+  run?: Promise<void>;
 }
 
 async function listShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
@@ -45,107 +68,187 @@ async function listShards(kinesis: KinesisClient, streamName: string): Promise<S
 }
 
 /**
- * Lists the region stream's shards and runs one ShardReader per shard, each resuming after its
- * checkpoint. Shards appearing after a reshard are picked up at a later discovery, once their
- * parents are drained. One consumer per region owns all of its region's shards: there are no
- * leases to share them out.
+ * Shares a region stream's shards among the region's consumers through leases in DynamoDB, as KCL
+ * does, and runs one ShardReader per lease held. Every `leaseDurationMs / 5` it renews its leases,
+ * reads the lease table, and takes its share (free leases, then expired ones, then one stolen from
+ * the busiest consumer). Shards found by discovery get a lease row naming their parents; a child
+ * is read only after its parents are read to their end, by whichever consumer.
  */
 export function createPoller(deps: PollerDeps): Poller {
-  const controller = new AbortController();
-  const readers = new Map<string, Promise<unknown>>();
-  const finished = new Set<string>();
-  let ready = false;
+  const { leases: store, metrics, region, logger, workerId: me } = deps;
+  const stopping = new AbortController();
+  const held = new Map<string, Held>();
+  const sightings = new Map<string, Sighting>();
   const stalled = new Set<string>();
+  const tickMs = Math.max(100, Math.floor(deps.leaseDurationMs / 5));
+  let ready = false;
+  let loop: Promise<void> | undefined;
+  let discoveredAt = Number.NEGATIVE_INFINITY;
+  let wake = new AbortController();
+
   const setStalled = (shardId: string, isStalled: boolean) => {
     if (isStalled) stalled.add(shardId);
     else stalled.delete(shardId);
-    deps.metrics.stalledShards.set({ region: deps.region }, stalled.size);
+    metrics.stalledShards.set({ region }, stalled.size);
   };
-  let discovery: Promise<void> | undefined;
-  // Aborted when a shard is drained, so that its children are looked for at once.
-  let wake = new AbortController();
-  const shardDone = (shardId: string) => {
-    finished.add(shardId);
-    wake.abort();
-  };
+  const count = () => metrics.leasesHeld.set({ region }, held.size);
 
-  async function readShard(shardId: string): Promise<void> {
-    const checkpoint = await deps.checkpoints.load(shardId);
-    if (checkpoint?.kind === 'shard-end') {
-      shardDone(shardId);
-      return;
-    }
+  function lose(shardId: string, entry: Held, why: string) {
+    if (held.get(shardId) !== entry) return;
+    held.delete(shardId);
+    entry.read.abort();
+    entry.finish.abort();
+    setStalled(shardId, false);
+    count();
+    logger.info({ shardId, why }, 'lease lost; stopped reading the shard');
+  }
+
+  /** One write to a held lease, after the ones before it; losing the lease stops the reader. */
+  function write(shardId: string, entry: Held, change: (lease: Lease) => Promise<Lease>): Promise<void> {
+    const next = entry.writes.then(async () => {
+      if (held.get(shardId) !== entry) throw new LeaseLostError(shardId);
+      entry.lease = await change(entry.lease);
+    });
+    entry.writes = next.catch(() => {});
+    return next.catch((error: unknown) => {
+      if (error instanceof LeaseLostError) lose(shardId, entry, 'another consumer holds it');
+      throw error;
+    });
+  }
+
+  function startReading(lease: Lease) {
+    const { shardId, checkpoint } = lease;
+    const entry: Held = {
+      lease,
+      read: new AbortController(),
+      finish: new AbortController(),
+      writes: Promise.resolve(),
+    };
+    held.set(shardId, entry);
+    count();
     const reader = new ShardReader({
       ...deps,
       shardId,
-      ...(checkpoint === undefined ? {} : { startAfterSequenceNumber: checkpoint.sequenceNumber }),
-      onBatchDone: (sequenceNumber) => deps.checkpoints.save(shardId, { kind: 'after', sequenceNumber }),
+      ...(checkpoint.kind === 'after' ? { startAfterSequenceNumber: checkpoint.sequenceNumber } : {}),
+      onBatchDone: (sequenceNumber) =>
+        write(shardId, entry, (current) => store.checkpoint(current, { kind: 'after', sequenceNumber })),
       onStall: (isStalled) => setStalled(shardId, isStalled),
     });
-    if ((await reader.run(controller.signal)) === 'closed') {
-      await deps.checkpoints.save(shardId, { kind: 'shard-end' });
-      shardDone(shardId);
-    }
-  }
-
-  function startReader(shardId: string) {
-    const run = readShard(shardId)
+    entry.run = (async () => {
+      const outcome = await reader.run(entry.read.signal, entry.finish.signal);
+      if (outcome === 'closed') {
+        await write(shardId, entry, (current) => store.checkpoint(current, { kind: 'shard-end' }));
+        // Its children can be read now: look for them at once.
+        discoveredAt = Number.NEGATIVE_INFINITY;
+        wake.abort();
+      }
+      // Read to its end, gone from the stream, or stopping: let it go, so another consumer takes it at once.
+      if (held.get(shardId) === entry) {
+        await write(shardId, entry, (current) => store.release(current));
+        held.delete(shardId);
+        count();
+      }
+    })()
       .catch((error: unknown) => {
-        deps.logger.warn({ shardId, err: error }, 'shard reader failed; it restarts at the next discovery');
+        if (!(error instanceof LeaseLostError)) logger.warn({ shardId, err: error }, 'shard reader failed');
+        lose(shardId, entry, 'reader failed');
       })
-      .finally(() => {
-        readers.delete(shardId);
-        setStalled(shardId, false);
-      });
-    readers.set(shardId, run);
+      .finally(() => setStalled(shardId, false));
   }
 
-  async function discoverLoop() {
-    while (!controller.signal.aborted) {
+  async function discover(rows: readonly Lease[]) {
+    const shards = await listShards(deps.kinesis, deps.streamName);
+    const known = new Set(rows.map((row) => row.shardId));
+    for (const shard of shards) {
+      if (shard.ShardId === undefined || known.has(shard.ShardId)) continue;
+      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => id !== undefined);
+      await store.ensure(shard.ShardId, parents);
+    }
+    discoveredAt = performance.now();
+    return shards.some((shard) => shard.ShardId !== undefined && !known.has(shard.ShardId));
+  }
+
+  async function tick() {
+    // Renew first: a lease held here is never left to expire while the table is read.
+    await Promise.all(
+      [...held].map(([shardId, entry]) =>
+        write(shardId, entry, (current) => store.renew(current)).catch((error: unknown) => {
+          if (!(error instanceof LeaseLostError)) logger.warn({ shardId, err: error }, 'lease not renewed; retrying');
+        }),
+      ),
+    );
+    let rows = await store.list();
+    if (performance.now() - discoveredAt >= deps.shardDiscoveryIntervalMs && (await discover(rows))) {
+      rows = await store.list();
+    }
+    const now = performance.now();
+    for (const row of rows) {
+      const seen = sightings.get(row.shardId);
+      if (seen === undefined || seen.counter !== row.counter)
+        sightings.set(row.shardId, { counter: row.counter, since: now });
+      const entry = held.get(row.shardId);
+      if (entry !== undefined && row.owner !== me) lose(row.shardId, entry, `taken by ${row.owner ?? 'nobody'}`);
+    }
+    if (stopping.signal.aborted) return;
+    const takes = leasesToTake({
+      me,
+      leases: rows,
+      held: new Set(held.keys()),
+      sightings,
+      now,
+      leaseDurationMs: deps.leaseDurationMs,
+    });
+    for (const { lease, from } of takes) {
+      try {
+        const taken = await store.take(lease, me);
+        metrics.leaseTakeovers.inc({ region, from });
+        logger.info({ shardId: lease.shardId, from, previousOwner: lease.owner }, 'lease taken');
+        startReading(taken);
+      } catch (error) {
+        // Another consumer was quicker; the next round sees who.
+        if (!(error instanceof LeaseLostError)) throw error;
+      }
+    }
+    if (!ready) logger.info({ leases: held.size, shards: rows.length, worker: me }, 'reading shards');
+    ready = true;
+  }
+
+  async function run() {
+    while (!stopping.signal.aborted) {
       wake = new AbortController();
       try {
-        const shards = await retry(() => listShards(deps.kinesis, deps.streamName), {
+        await retry(tick, {
           attempts: Number.POSITIVE_INFINITY,
-          minDelayMs: 500,
-          maxDelayMs: 15_000,
-          signal: controller.signal,
-          onRetry: (error, failures) => deps.logger.warn({ err: error, failures }, 'ListShards failed; backing off'),
+          minDelayMs: 200,
+          maxDelayMs: tickMs,
+          signal: stopping.signal,
+          onRetry: (error, failures) => logger.warn({ err: error, failures }, 'lease round failed; backing off'),
         });
-        const listed = new Set(shards.map((shard) => shard.ShardId));
-        // After a reshard, a child waits until its parents still in the stream are read to their end,
-        // so that records of one id (one partition key) are written in order, as KCL does.
-        const parentsDone = (shard: Shard) =>
-          [shard.ParentShardId, shard.AdjacentParentShardId].every(
-            (parent) => parent === undefined || !listed.has(parent) || finished.has(parent),
-          );
-        for (const shard of shards) {
-          const { ShardId } = shard;
-          if (ShardId === undefined || readers.has(ShardId) || finished.has(ShardId)) continue;
-          if (parentsDone(shard)) startReader(ShardId);
-        }
-        if (!ready) deps.logger.info({ shards: shards.length, stream: deps.streamName }, 'reading shards');
-        ready = true;
-        await pause(deps.shardDiscoveryIntervalMs, AbortSignal.any([controller.signal, wake.signal]));
-      } catch (error) {
-        // Listing is retried until stopped; anything else that failed here is logged and tried again later.
-        if (controller.signal.aborted) return;
-        deps.logger.warn({ err: error }, 'shard discovery failed; trying again');
-        await pause(deps.shardDiscoveryIntervalMs, controller.signal);
+      } catch {
+        return;
       }
+      await pause(tickMs, AbortSignal.any([stopping.signal, wake.signal]));
     }
   }
 
   return {
     start() {
-      discovery ??= discoverLoop();
+      loop ??= run();
     },
-    async stop() {
+    async stop(graceMs = deps.leaseDurationMs) {
       ready = false;
-      controller.abort();
-      await discovery;
-      await Promise.allSettled(readers.values());
+      stopping.abort();
+      await loop;
+      const entries = [...held.values()];
+      for (const entry of entries) entry.read.abort();
+      const giveUp = setTimeout(() => {
+        for (const entry of entries) entry.finish.abort();
+      }, graceMs);
+      await Promise.allSettled(entries.map((entry) => entry.run));
+      clearTimeout(giveUp);
     },
     isReady: () => ready,
     stalledShards: () => [...stalled],
+    heldShards: () => [...held.keys()],
   };
 }

@@ -52,7 +52,7 @@ export function createRecordPipeline(deps: RecordPipelineDeps): RecordPipeline {
     metrics: createDataKeyCacheMetrics(registry),
     logger,
   });
-  const metrics = createConsumerMetrics(registry);
+  const metrics = createConsumerMetrics(registry, region);
   const dynamodb = clients.dynamodb(region);
   const decryptor = new RecordDecryptor({
     materials,

@@ -14,7 +14,7 @@ export interface RecordProcessorDeps {
   /** The one item attribute that holds the pipeline's own fields beside the record's. */
   readonly pipelineAttribute: string;
   readonly decryptor: Pick<RecordDecryptor, 'decrypt'>;
-  readonly table: Pick<TableWriter, 'putAll'>;
+  readonly table: Pick<TableWriter, 'putNewer'>;
   readonly deadLetters: Pick<DeadLetterSink, 'put'>;
   readonly metrics: ConsumerMetrics;
   readonly decryptConcurrency: number;
@@ -101,13 +101,22 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
     const letters = outcomes.flatMap((outcome) => ('letter' in outcome ? [outcome.letter] : []));
     // By id: the writer may hand back copies, and keeps only the last version of an id in a batch.
     const sources = new Map(written.map(({ item, record }) => [item.id?.S, record]));
-    const rejected = await deps.table.putAll(written.map(({ item }) => item));
+    const { rejected, stale } = await deps.table.putNewer(
+      written.map(({ item }) => item),
+      pipelineAttribute,
+    );
+    if (stale > 0) metrics.staleWritesSkipped.inc({ region }, stale);
+    const storedAt = Date.now();
+    for (const { record } of written) {
+      const arrived = record.ApproximateArrivalTimestamp?.getTime();
+      if (arrived !== undefined) metrics.ingestToStore.observe({ region }, Math.max(0, storedAt - arrived) / 1000);
+    }
     for (const { item, reason } of rejected) {
       const record = sources.get(item.id?.S);
       if (record !== undefined) letters.push({ shardId, record, reason: 'ITEM_REJECTED', message: reason });
     }
     await deps.deadLetters.put(letters);
-    metrics.written.inc({ region }, written.length - rejected.length);
+    metrics.written.inc({ region }, written.length - rejected.length - stale);
     for (const letter of letters) {
       metrics.deadLettered.inc({ region, reason: letter.reason });
       // DynamoDB's refusal can quote the item, so only its code is logged; the message is in the table.

@@ -45,6 +45,10 @@ function isNamed(error: unknown, name: string): boolean {
 export class ShardReader {
   readonly #options: ShardReaderOptions;
   #lastSequenceNumber: string | undefined;
+  // How far behind the shard's tip the last read was, and since when the reader has been stuck
+  // (a batch not finished, or reads failing): the lag grows while nothing moves.
+  #behindMs = 0;
+  #stuckSince: number | undefined;
 
   constructor(options: ShardReaderOptions) {
     this.#options = options;
@@ -53,9 +57,24 @@ export class ShardReader {
 
   /**
    * Resolves `closed` when the shard has been read to its end, `stopped` when `signal` aborted,
-   * `missing` when Kinesis no longer knows the shard.
+   * `missing` when Kinesis no longer knows the shard. `signal` stops reading: a batch in hand is
+   * still finished and checkpointed, unless `finishSignal` aborts too (the lease was lost, or the
+   * grace time ran out).
    */
-  async run(signal: AbortSignal): Promise<'closed' | 'stopped' | 'missing'> {
+  async run(signal: AbortSignal, finishSignal: AbortSignal = signal): Promise<'closed' | 'stopped' | 'missing'> {
+    const { shardId, metrics } = this.#options;
+    metrics.shardLag.set(
+      shardId,
+      () => this.#behindMs + (this.#stuckSince === undefined ? 0 : Date.now() - this.#stuckSince),
+    );
+    try {
+      return await this.#read(signal, finishSignal);
+    } finally {
+      metrics.shardLag.delete(shardId);
+    }
+  }
+
+  async #read(signal: AbortSignal, finishSignal: AbortSignal): Promise<'closed' | 'stopped' | 'missing'> {
     const { kinesis, shardId, metrics, region, logger } = this.#options;
     let iterator: string | undefined;
     while (!signal.aborted) {
@@ -74,6 +93,7 @@ export class ShardReader {
             // A shard Kinesis no longer knows is looked for again at the next discovery, not here.
             shouldRetry: (error) => !isNamed(error, 'ResourceNotFoundException'),
             onRetry: (error, attempt) => {
+              this.#stuckSince ??= Date.now();
               // An expired iterator is asked for again; anything else is backed off and logged.
               if (isNamed(error, 'ExpiredIteratorException')) iterator = undefined;
               else logger.warn({ shardId, err: error, failures: attempt }, 'GetRecords failed; backing off');
@@ -89,16 +109,15 @@ export class ShardReader {
       const records = output.Records ?? [];
       // Counted here, once per record read, however often its batch is retried.
       if (records.length > 0) metrics.read.inc({ region }, records.length);
-      if (output.MillisBehindLatest !== undefined) {
-        metrics.millisBehindLatest.set({ region, shard_id: shardId }, output.MillisBehindLatest);
-      }
+      this.#behindMs = output.MillisBehindLatest ?? 0;
+      this.#stuckSince = records.length > 0 ? Date.now() : undefined;
       if (records.length > 0) {
-        await this.#processUntilDone(records, signal);
-        if (signal.aborted) return 'stopped';
+        await this.#processUntilDone(records, finishSignal);
+        this.#stuckSince = undefined;
+        if (signal.aborted || finishSignal.aborted) return 'stopped';
       }
       if (output.NextShardIterator === undefined || output.NextShardIterator === null) {
         logger.info({ shardId }, 'shard closed and fully read');
-        metrics.millisBehindLatest.remove({ region, shard_id: shardId });
         return 'closed';
       }
       iterator = output.NextShardIterator;

@@ -16,6 +16,12 @@ export interface RejectedItem {
   readonly reason: string;
 }
 
+/** What a guarded write did: items refused outright, and items skipped because the table holds the same or a later record. */
+export interface GuardedWriteResult {
+  readonly rejected: RejectedItem[];
+  readonly stale: number;
+}
+
 export interface TableWriterOptions {
   readonly dynamodb: DynamoDBClient;
   readonly tableName: string;
@@ -26,6 +32,11 @@ export interface TableWriterOptions {
 }
 
 const BATCH_SIZE = 25;
+
+// A sequence number is a decimal integer of up to 128 digits; a DynamoDB number holds 38. Stored as a
+// string, it compares as an integer by its length first and then, at equal length, as text.
+const NEWER_THAN_STORED =
+  'attribute_not_exists(#p.#seq) OR size(#p.#seq) < :length OR (size(#p.#seq) = :length AND #p.#seq < :seq)';
 
 /** DynamoDB took only part of a batch; the rest is tried again. */
 class UnprocessedItemsError extends Error {
@@ -56,6 +67,62 @@ export class TableWriter {
       rejected.push(...(await this.#writeBatch(unique.slice(start, start + BATCH_SIZE))));
     }
     return rejected;
+  }
+
+  /**
+   * Writes each item only if the table holds no later record of its id: the condition compares
+   * the stream positions (`<pipelineAttribute>.sequenceNumber`) as integers. A replay after a
+   * crash, or a consumer that lost its lease, cannot put an older version over a newer one.
+   * BatchWriteItem takes no conditions, so these are PutItem calls, `BATCH_SIZE` at a time.
+   */
+  async putNewer(items: readonly Item[], pipelineAttribute: string): Promise<GuardedWriteResult> {
+    const byId = new Map<string, Item>();
+    for (const item of items) byId.set(item.id?.S ?? '', item);
+    const unique = [...byId.values()];
+    const rejected: RejectedItem[] = [];
+    let stale = 0;
+    for (let start = 0; start < unique.length; start += BATCH_SIZE) {
+      const outcomes = await Promise.all(
+        unique.slice(start, start + BATCH_SIZE).map((item) => this.#putIfNewer(item, pipelineAttribute)),
+      );
+      for (const outcome of outcomes) {
+        if (outcome === 'stale') stale++;
+        else if (outcome !== 'written') rejected.push(outcome);
+      }
+    }
+    return { rejected, stale };
+  }
+
+  async #putIfNewer(item: Item, pipelineAttribute: string): Promise<'written' | 'stale' | RejectedItem> {
+    const { dynamodb, tableName, maxAttempts, baseDelayMs, maxDelayMs } = this.#options;
+    const sequenceNumber = item[pipelineAttribute]?.M?.sequenceNumber?.S ?? '';
+    try {
+      await retry(
+        () =>
+          dynamodb.send(
+            new PutItemCommand({
+              TableName: tableName,
+              Item: item,
+              ConditionExpression: NEWER_THAN_STORED,
+              ExpressionAttributeNames: { '#p': pipelineAttribute, '#seq': 'sequenceNumber' },
+              ExpressionAttributeValues: {
+                ':seq': { S: sequenceNumber },
+                ':length': { N: String(sequenceNumber.length) },
+              },
+            }),
+          ),
+        { attempts: maxAttempts, minDelayMs: baseDelayMs, maxDelayMs, shouldRetry: isTransientAwsError },
+      );
+      return 'written';
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'ConditionalCheckFailedException') return 'stale';
+      if (name === 'ValidationException') {
+        const summary = (error as Error).message.split(':')[0]?.slice(0, 200);
+        return { item, reason: `DynamoDB refused the item (${name}): ${summary}` };
+      }
+      throw new TransientProcessingError(`writing to ${tableName} failed`, { cause: error });
+    }
   }
 
   async #writeBatch(items: Item[]): Promise<RejectedItem[]> {

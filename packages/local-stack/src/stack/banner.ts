@@ -11,7 +11,8 @@ export function renderBanner(stack: StackDescription, stackFile: string, cwd: st
     `Records pipeline is running: ${Object.keys(stack.regions).join(', ')} (data keys wrapped by ${stack.wrappingKeys === 'kms' ? 'KMS' : 'local AES keys'})`,
     `  producer              ${stack.producer.url}   pid ${stack.producer.pid}`,
     ...stack.consumers.map(
-      (consumer) => `  consumer ${consumer.region.padEnd(12)} ${consumer.url}   pid ${consumer.pid}`,
+      (consumer) =>
+        `  consumer ${`${consumer.region}#${consumer.index}`.padEnd(12)} ${consumer.url}   pid ${consumer.pid}`,
     ),
     '',
     'Post a record:',

@@ -20,9 +20,11 @@ export interface StackConfig {
   readonly producerPort: number;
   /** The producer's /metrics, apart from its ingest port; 0 picks a free port. */
   readonly producerMetricsPort: number;
-  /** The first region's consumer listens here, the next one on the port after; 0 picks free ports. */
+  /** The first consumer listens here, each next one (region by region) on the port after; 0 picks free ports. */
   readonly consumerBasePort: number;
   readonly shardCount: number;
+  /** Consumer processes per region; they share the region's shards by lease. */
+  readonly consumersPerRegion: number;
   readonly persist: boolean;
   /** True when the environment names AWS credentials; otherwise the emulators' placeholders are used. */
   readonly usesOwnCredentials: boolean;
@@ -47,6 +49,7 @@ export function loadStackConfig(env: Env, cwd: string): StackConfig {
     producerMetricsPort: integer(env, 'PRODUCER_METRICS_PORT', 9464, { min: 0, max: 65535 }),
     consumerBasePort: integer(env, 'CONSUMER_BASE_PORT', 3001, { min: 0, max: 65535 }),
     shardCount: integer(env, 'SHARD_COUNT', 2, { min: 1, max: 64 }),
+    consumersPerRegion: integer(env, 'CONSUMERS_PER_REGION', 1, { min: 1, max: 16 }),
     persist: boolean(env, 'STACK_PERSIST', false),
     usesOwnCredentials: hasOwnAwsCredentials(env),
     environment: { ...env },

@@ -12,8 +12,11 @@ import type { StackConfig } from './stack-config.js';
 /** The shape of `.local/stack.json`: where everything runs. */
 export interface StackDescription {
   readonly producer: { readonly url: string; readonly metricsUrl: string; readonly pid: number | undefined };
+  /** Every consumer, `CONSUMERS_PER_REGION` of them in each region, sharing its shards by lease. */
   readonly consumers: ReadonlyArray<{
     readonly region: string;
+    /** Its place among the region's consumers, from 0. */
+    readonly index: number;
     readonly url: string;
     readonly pid: number | undefined;
   }>;
@@ -170,21 +173,26 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
       AWS_ENDPOINT_URL_KINESIS: producerEndpoints.kinesis,
       ...(producerEndpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: producerEndpoints.kms }),
     });
+    const perRegion = config.consumersPerRegion;
     const consumers = await Promise.all(
-      pipeline.regions.map(async (region, index) => {
-        const consumerPort = await port(config.consumerBasePort === 0 ? 0 : config.consumerBasePort + index);
-        const { kinesis, dynamodb, kms } = endpointsOf(region);
-        const service = spawnService(`consumer-${region}`, SERVICE_ENTRY.consumer, {
-          ...baseEnv,
-          REGION: region,
-          PORT: String(consumerPort),
-          HOST: '127.0.0.1',
-          AWS_ENDPOINT_URL_KINESIS: kinesis,
-          AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
-          ...(kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: kms }),
-        });
-        return { region, url: `http://127.0.0.1:${consumerPort}`, service };
-      }),
+      pipeline.regions.flatMap((region, regionIndex) =>
+        Array.from({ length: perRegion }, async (_, index) => {
+          const offset = regionIndex * perRegion + index;
+          const consumerPort = await port(config.consumerBasePort === 0 ? 0 : config.consumerBasePort + offset);
+          const { kinesis, dynamodb, kms } = endpointsOf(region);
+          const name = perRegion === 1 ? `consumer-${region}` : `consumer-${region}-${index}`;
+          const service = spawnService(name, SERVICE_ENTRY.consumer, {
+            ...baseEnv,
+            REGION: region,
+            PORT: String(consumerPort),
+            HOST: '127.0.0.1',
+            AWS_ENDPOINT_URL_KINESIS: kinesis,
+            AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+            ...(kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: kms }),
+          });
+          return { region, index, url: `http://127.0.0.1:${consumerPort}`, service };
+        }),
+      ),
     );
     const producerUrl = `http://127.0.0.1:${producerPort}`;
     await Promise.all([
@@ -194,7 +202,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
 
     describe = (): StackDescription => ({
       producer: { url: producerUrl, metricsUrl: `http://127.0.0.1:${producerMetricsPort}`, pid: producer.pid },
-      consumers: consumers.map(({ region, url, service }) => ({ region, url, pid: service.pid })),
+      consumers: consumers.map(({ region, index, url, service }) => ({ region, index, url, pid: service.pid })),
       stream: pipeline.streamName,
       table: pipeline.tableName,
       deadLetterTable: pipeline.deadLetterTableName,

@@ -135,7 +135,7 @@ describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lam
     const event = await eventFrom(fixture, region, (puts[0] as PutResult).shardId);
     const env = environment(fixture, { kms: motoEndpoint(), dynamodb: dynamodb.url });
     // The first chunk of 25 is written; every write after it fails.
-    dynamodb.refuse({ operation: 'BatchWriteItem' }, { after: 1 });
+    dynamodb.refuse({ operation: 'PutItem' }, { after: 25 });
 
     // Act
     const [failed] = await invokeBundle(handlerFile, env, [event]);

@@ -273,7 +273,7 @@ describe.skipIf(kmsMissing)(
           fixture.checkpointTableName,
           `${fixture.streamName}/${last?.shardId}`,
         );
-        return checkpoint?.sequenceNumber?.S === last?.sequenceNumber ? true : undefined;
+        return checkpoint?.checkpoint?.S === last?.sequenceNumber ? true : undefined;
       });
 
       // Assess

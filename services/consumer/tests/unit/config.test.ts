@@ -54,7 +54,7 @@ describe('Function: loadConsumerConfig', () => {
       host: '127.0.0.1',
       port: 3001,
       logLevel: 'info',
-      idlePollMs: 1000,
+      idlePollMs: 250,
       getRecordsLimit: 1000,
       shardDiscoveryIntervalMs: 30_000,
       decryptConcurrency: 16,

@@ -66,12 +66,13 @@ function harness(
       },
     },
     table: {
-      async putAll(items: readonly Item[]): Promise<RejectedItem[]> {
+      async putNewer(items: readonly Item[]): Promise<{ rejected: RejectedItem[]; stale: number }> {
         putAllCalls.push([...items]);
-        return items.flatMap((item) => {
+        const rejected = items.flatMap((item) => {
           const reason = options.reject?.(item);
           return reason === undefined ? [] : [{ item, reason }];
         });
+        return { rejected, stale: 0 };
       },
     },
     deadLetters: {
@@ -79,7 +80,7 @@ function harness(
         deadLettered.push(...letters);
       },
     },
-    metrics: createConsumerMetrics(registry),
+    metrics: createConsumerMetrics(registry, REGION),
     decryptConcurrency: options.decryptConcurrency ?? 16,
     logger,
   });

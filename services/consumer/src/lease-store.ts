@@ -1,0 +1,187 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LeaseLostError } from './errors.js';
+
+/** Where a shard's reading resumes: from its oldest record, after a sequence number, or nowhere (read to its end). */
+export type Checkpoint =
+  | { readonly kind: 'trim-horizon' }
+  | { readonly kind: 'after'; readonly sequenceNumber: string }
+  | { readonly kind: 'shard-end' };
+
+/** One shard's row in the lease table. */
+export interface Lease {
+  readonly shardId: string;
+  /** The consumer that holds it; none when released or never taken. */
+  readonly owner: string | undefined;
+  /** Raised by every change: the lease's concurrency token, and the sign its owner is alive. */
+  readonly counter: number;
+  readonly checkpoint: Checkpoint;
+  /** The shards this one was split or merged from: it is read only after they are read to their end. */
+  readonly parentShardIds: readonly string[];
+}
+
+export interface LeaseStoreOptions {
+  readonly dynamodb: DynamoDBClient;
+  /** CHECKPOINT_TABLE: rows keyed `<stream>/<shardId>`, a checkpoint row from before leases is taken over as is. */
+  readonly tableName: string;
+  readonly streamName: string;
+}
+
+const TRIM_HORIZON = 'TRIM_HORIZON';
+const SHARD_END = 'SHARD_END';
+
+interface LeaseRow {
+  readonly id: string;
+  readonly stream?: string;
+  readonly shardId?: string;
+  readonly leaseOwner?: string;
+  readonly leaseCounter?: number;
+  readonly checkpoint?: string;
+  /** Written by the consumer before leases; read as the checkpoint when `checkpoint` is absent. */
+  readonly sequenceNumber?: string;
+  readonly parentShardIds?: string[];
+}
+
+function checkpointOf(value: string | undefined): Checkpoint {
+  if (value === undefined || value === TRIM_HORIZON) return { kind: 'trim-horizon' };
+  if (value === SHARD_END) return { kind: 'shard-end' };
+  return { kind: 'after', sequenceNumber: value };
+}
+
+function stored(checkpoint: Checkpoint): string {
+  if (checkpoint.kind === 'after') return checkpoint.sequenceNumber;
+  return checkpoint.kind === 'shard-end' ? SHARD_END : TRIM_HORIZON;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The lease table, as KCL keeps it: one row per shard with its owner, a counter, its checkpoint and
+ * its parents. Every change is a conditional write on the counter the writer last saw (and, for the
+ * owner's own writes, on being the owner), and raises the counter: a lease has one owner at a time,
+ * and a consumer that lost one finds out at its next write.
+ */
+export class LeaseStore {
+  readonly #options: LeaseStoreOptions;
+  readonly #documents: DynamoDBDocumentClient;
+
+  constructor(options: LeaseStoreOptions) {
+    this.#options = options;
+    this.#documents = DynamoDBDocumentClient.from(options.dynamodb);
+  }
+
+  /** Every lease of the stream, read consistently. */
+  async list(): Promise<Lease[]> {
+    const leases: Lease[] = [];
+    const pages = paginateScan(
+      { client: this.#documents },
+      {
+        TableName: this.#options.tableName,
+        ConsistentRead: true,
+        FilterExpression: '#stream = :stream',
+        ExpressionAttributeNames: { '#stream': 'stream' },
+        ExpressionAttributeValues: { ':stream': this.#options.streamName },
+      },
+    );
+    for await (const page of pages) {
+      for (const row of (page.Items ?? []) as LeaseRow[]) leases.push(this.#lease(row));
+    }
+    return leases;
+  }
+
+  /** Adds the row of a shard found in the stream; a row that exists (a lease, or an older checkpoint) keeps what it has. */
+  async ensure(shardId: string, parentShardIds: readonly string[]): Promise<void> {
+    await this.#documents.send(
+      new UpdateCommand({
+        TableName: this.#options.tableName,
+        Key: { id: this.#key(shardId) },
+        UpdateExpression:
+          'SET #stream = :stream, shardId = :shard, leaseCounter = if_not_exists(leaseCounter, :zero), ' +
+          '#checkpoint = if_not_exists(#checkpoint, if_not_exists(sequenceNumber, :start)), ' +
+          'parentShardIds = if_not_exists(parentShardIds, :parents)',
+        ExpressionAttributeNames: { '#stream': 'stream', '#checkpoint': 'checkpoint' },
+        ExpressionAttributeValues: {
+          ':stream': this.#options.streamName,
+          ':shard': shardId,
+          ':zero': 0,
+          ':start': TRIM_HORIZON,
+          ':parents': [...parentShardIds],
+        },
+      }),
+    );
+  }
+
+  /** Takes a lease last seen as `seen` (free, expired, or to be stolen); fails if anyone changed it since. */
+  take(seen: Lease, owner: string): Promise<Lease> {
+    return this.#change(seen, {
+      set: ['leaseOwner = :owner'],
+      values: { ':owner': owner },
+      condition: seen.owner === undefined ? 'attribute_not_exists(leaseOwner)' : 'leaseOwner = :seenOwner',
+    });
+  }
+
+  /** The owner says it is alive. */
+  renew(held: Lease): Promise<Lease> {
+    return this.#change(held, { condition: 'leaseOwner = :seenOwner' });
+  }
+
+  /** The owner records where reading resumes. */
+  checkpoint(held: Lease, checkpoint: Checkpoint): Promise<Lease> {
+    return this.#change(held, {
+      set: ['#checkpoint = :checkpoint'],
+      values: { ':checkpoint': stored(checkpoint) },
+      condition: 'leaseOwner = :seenOwner',
+    });
+  }
+
+  /** The owner lets go, so another consumer takes the lease at once instead of waiting for it to expire. */
+  release(held: Lease): Promise<Lease> {
+    return this.#change(held, { remove: 'leaseOwner', condition: 'leaseOwner = :seenOwner' });
+  }
+
+  /** One conditional write: on the counter last seen (and the owner last seen), raising the counter. */
+  async #change(
+    seen: Lease,
+    change: { set?: string[]; remove?: string; values?: Record<string, unknown>; condition: string },
+  ): Promise<Lease> {
+    const set = ['leaseCounter = leaseCounter + :one', ...(change.set ?? [])].join(', ');
+    try {
+      const { Attributes } = await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#options.tableName,
+          Key: { id: this.#key(seen.shardId) },
+          UpdateExpression: `SET ${set}${change.remove === undefined ? '' : ` REMOVE ${change.remove}`}`,
+          ConditionExpression: `leaseCounter = :counter AND ${change.condition}`,
+          ...(set.includes('#checkpoint') ? { ExpressionAttributeNames: { '#checkpoint': 'checkpoint' } } : {}),
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':counter': seen.counter,
+            ...(change.condition.includes(':seenOwner') ? { ':seenOwner': seen.owner } : {}),
+            ...change.values,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return this.#lease(Attributes as LeaseRow);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseLostError(seen.shardId, { cause: error });
+      throw error;
+    }
+  }
+
+  #lease(row: LeaseRow): Lease {
+    return {
+      shardId: row.shardId ?? row.id.slice(this.#options.streamName.length + 1),
+      owner: row.leaseOwner,
+      counter: row.leaseCounter ?? 0,
+      checkpoint: checkpointOf(row.checkpoint ?? row.sequenceNumber),
+      parentShardIds: row.parentShardIds ?? [],
+    };
+  }
+
+  #key(shardId: string): string {
+    return `${this.#options.streamName}/${shardId}`;
+  }
+}
