@@ -9,7 +9,7 @@ import { createConsumerStatusServer, listen } from './status-server.js';
 
 const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
-const logger = pino({ level: config.logLevel, base: { service: 'consumer', region } });
+const logger = pino({ level: config.logLevel, base: { service: 'consumer', region, worker: config.workerId } });
 const registry = createServiceRegistry();
 const clients = new AwsClients({ observer: createAwsRequestMetrics(registry) });
 
