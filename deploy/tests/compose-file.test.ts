@@ -143,6 +143,17 @@ describe('File: docker-compose.yml', () => {
     for (const [, service] of consumers) expect(service.environment?.REGIONS).toBe(regions.join(','));
   });
 
+  it('runs several consumers per region, publishing none of their ports (replicas cannot share one)', () => {
+    // Prepare
+    const consumers = Object.entries(compose.services).filter(([name]) => name.startsWith('consumer-'));
+
+    // Act & Assess
+    for (const [name, service] of consumers) {
+      expect(String(service.deploy?.replicas), name).toBe('${CONSUMERS_PER_REGION:-2}');
+      expect(service.ports, name).toBeUndefined();
+    }
+  });
+
   it("provisions with the producer image's provisioning CLI before any service starts", () => {
     // Prepare
     const { provision, producer } = compose.services;

@@ -121,7 +121,8 @@ describe.skipIf(missing !== undefined)('docker compose up', () => {
           data: { activeTargets: { health: string; labels: Record<string, string> }[] };
         };
         const active = body.data.activeTargets;
-        return active.length === 1 + regions.length && active.every((target) => target.health === 'up')
+        // Two consumers per region by default (CONSUMERS_PER_REGION), each found by DNS.
+        return active.length === 1 + 2 * regions.length && active.every((target) => target.health === 'up')
           ? active
           : undefined;
       },
@@ -130,7 +131,7 @@ describe.skipIf(missing !== undefined)('docker compose up', () => {
 
     // Assess
     expect(targets.map((target) => `${target.labels.service} ${target.labels.region}`).sort()).toEqual(
-      ['producer all', ...regions.map((region) => `consumer ${region}`)].sort(),
+      ['producer all', ...regions.flatMap((region) => [`consumer ${region}`, `consumer ${region}`])].sort(),
     );
   });
 

@@ -7,7 +7,22 @@ import { missingToolReason, readRepoFile, repoRoot } from './support/repo.js';
 
 interface ScrapeConfig {
   readonly job_name: string;
-  readonly static_configs: readonly { readonly targets: readonly string[]; readonly labels: Record<string, string> }[];
+  readonly static_configs?: readonly { readonly targets: readonly string[]; readonly labels: Record<string, string> }[];
+  readonly dns_sd_configs?: readonly { readonly names: readonly string[]; readonly type: string; readonly port: number }[];
+  readonly relabel_configs?: readonly {
+    readonly source_labels?: readonly string[];
+    readonly regex?: string;
+    readonly target_label?: string;
+    readonly replacement?: string;
+  }[];
+}
+
+/** `host:port` of every target: static ones, and each name found by DNS (every replica of a compose service). */
+function targetsOf(config: ScrapeConfig): string[] {
+  return [
+    ...(config.static_configs ?? []).flatMap((group) => group.targets),
+    ...(config.dns_sd_configs ?? []).flatMap((sd) => sd.names.map((name) => `${name}:${sd.port}`)),
+  ];
 }
 
 const CONFIG = 'deploy/prometheus/prometheus.yml';
@@ -39,7 +54,7 @@ describe('File: deploy/prometheus/prometheus.yml', () => {
     );
 
     // Act
-    const targets = scrapeConfigs.flatMap((config) => config.static_configs.flatMap((group) => group.targets));
+    const targets = scrapeConfigs.flatMap(targetsOf);
 
     // Assess
     // A service with a metrics port of its own is scraped there, not on the port it serves clients on.
@@ -53,15 +68,30 @@ describe('File: deploy/prometheus/prometheus.yml', () => {
     // Prepare
     const compose = await loadComposeFile();
 
-    // Act
-    const groups = scrapeConfigs.flatMap((config) => config.static_configs);
+    // Act: the labels a target ends with, static or from the relabelling of its DNS name
+    const labelled = scrapeConfigs.flatMap((config) => [
+      ...(config.static_configs ?? []).map((group) => ({ host: group.targets[0]!.split(':')[0]!, ...group.labels })),
+      ...targetsOf(config)
+        .filter(() => config.dns_sd_configs !== undefined)
+        .map((target) => {
+          const host = target.split(':')[0]!;
+          const labels: Record<string, string> = {};
+          for (const rule of config.relabel_configs ?? []) {
+            const source = rule.source_labels?.[0] === '__meta_dns_name' ? host : '';
+            const match = new RegExp(`^(?:${rule.regex ?? '(.*)'})$`).exec(source);
+            if (rule.target_label === undefined || match === null) continue;
+            labels[rule.target_label] = (rule.replacement ?? '$1').replace('$1', match[1] ?? '');
+          }
+          return { host, ...labels };
+        }),
+    ]);
 
     // Assess
-    for (const group of groups) {
-      const [host] = group.targets[0]!.split(':');
-      const environment = compose.services[host!]!.environment!;
-      expect(group.labels.service).toBe(host === 'producer' ? 'producer' : 'consumer');
-      expect(group.labels.region).toBe(environment.REGION ?? 'all');
+    expect(labelled).toHaveLength(1 + Object.keys(compose.services).filter((name) => name.startsWith('consumer-')).length);
+    for (const { host, service, region } of labelled) {
+      const environment = compose.services[host]!.environment!;
+      expect(service).toBe(host === 'producer' ? 'producer' : 'consumer');
+      expect(region).toBe(environment.REGION ?? 'all');
     }
   });
 });

@@ -11,6 +11,7 @@ export interface ComposeService {
   readonly depends_on?: Readonly<Record<string, { readonly condition: string }>>;
   readonly healthcheck?: { readonly test?: readonly string[]; readonly disable?: boolean };
   readonly restart?: string;
+  readonly deploy?: { readonly replicas?: number | string };
   readonly [key: string]: unknown;
 }
 

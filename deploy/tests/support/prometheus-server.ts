@@ -22,12 +22,14 @@ export interface Sample {
 }
 
 interface ScrapeConfig {
-  static_configs: { targets: string[] }[];
+  static_configs?: { targets: string[]; labels?: Record<string, string> }[];
+  dns_sd_configs?: { names: string[]; port: number }[];
 }
 
 /**
  * The repository's prometheus.yml, run by a real Prometheus, with each compose target address
- * (`producer:3000`) replaced by where that service listens here. Labels and relabelling are kept.
+ * (`producer:3000`) replaced by where that service listens here. Labels and relabelling are kept: a
+ * name found by DNS becomes a static target with the `__meta_dns_name` DNS discovery would give it.
  */
 export class PrometheusServer {
   readonly url: string;
@@ -45,7 +47,14 @@ export class PrometheusServer {
   }): Promise<PrometheusServer> {
     const config = parse(await readRepoFile('deploy/prometheus/prometheus.yml')) as { scrape_configs: ScrapeConfig[] };
     for (const job of config.scrape_configs) {
-      for (const group of job.static_configs) {
+      for (const sd of job.dns_sd_configs ?? []) {
+        job.static_configs = [
+          ...(job.static_configs ?? []),
+          ...sd.names.map((name) => ({ targets: [`${name}:${sd.port}`], labels: { __meta_dns_name: name } })),
+        ];
+      }
+      delete job.dns_sd_configs;
+      for (const group of job.static_configs ?? []) {
         group.targets = group.targets.map((target) => {
           const local = options.targets[target];
           if (local === undefined) throw new Error(`no local address for the target ${target}`);
