@@ -8,7 +8,11 @@ import { missingToolReason, readRepoFile, repoRoot } from './support/repo.js';
 interface ScrapeConfig {
   readonly job_name: string;
   readonly static_configs?: readonly { readonly targets: readonly string[]; readonly labels: Record<string, string> }[];
-  readonly dns_sd_configs?: readonly { readonly names: readonly string[]; readonly type: string; readonly port: number }[];
+  readonly dns_sd_configs?: readonly {
+    readonly names: readonly string[];
+    readonly type: string;
+    readonly port: number;
+  }[];
   readonly relabel_configs?: readonly {
     readonly source_labels?: readonly string[];
     readonly regex?: string;
@@ -87,7 +91,9 @@ describe('File: deploy/prometheus/prometheus.yml', () => {
     ]);
 
     // Assess
-    expect(labelled).toHaveLength(1 + Object.keys(compose.services).filter((name) => name.startsWith('consumer-')).length);
+    expect(labelled).toHaveLength(
+      1 + Object.keys(compose.services).filter((name) => name.startsWith('consumer-')).length,
+    );
     for (const { host, service, region } of labelled) {
       const environment = compose.services[host]!.environment!;
       expect(service).toBe(host === 'producer' ? 'producer' : 'consumer');
