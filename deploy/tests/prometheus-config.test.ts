@@ -73,12 +73,11 @@ describe('File: deploy/prometheus/prometheus.yml', () => {
     const compose = await loadComposeFile();
 
     // Act: the labels a target ends with, static or from the relabelling of its DNS name
-    const labelled = scrapeConfigs.flatMap((config) => [
+    const labelled = scrapeConfigs.flatMap((config): Record<string, string | undefined>[] => [
       ...(config.static_configs ?? []).map((group) => ({ host: group.targets[0]!.split(':')[0]!, ...group.labels })),
-      ...targetsOf(config)
-        .filter(() => config.dns_sd_configs !== undefined)
-        .map((target) => {
-          const host = target.split(':')[0]!;
+      ...(config.dns_sd_configs ?? [])
+        .flatMap((sd) => sd.names)
+        .map((host) => {
           const labels: Record<string, string> = {};
           for (const rule of config.relabel_configs ?? []) {
             const source = rule.source_labels?.[0] === '__meta_dns_name' ? host : '';
@@ -95,7 +94,7 @@ describe('File: deploy/prometheus/prometheus.yml', () => {
       1 + Object.keys(compose.services).filter((name) => name.startsWith('consumer-')).length,
     );
     for (const { host, service, region } of labelled) {
-      const environment = compose.services[host]!.environment!;
+      const environment = compose.services[host!]!.environment!;
       expect(service).toBe(host === 'producer' ? 'producer' : 'consumer');
       expect(region).toBe(environment.REGION ?? 'all');
     }
