@@ -1,2 +1,3 @@
 export * from './service-registry.js';
-export * from './status-server.js';
+export * from './status-app.js';
+export * from './status-routes.js';

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
 import { createServiceRegistry } from '@records/observability';
@@ -5,7 +6,7 @@ import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
 import { createConsumer } from './consumer.js';
-import { createConsumerStatusServer, listen } from './status-server.js';
+import { buildConsumerStatusApp } from './status-server.js';
 
 const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
@@ -22,20 +23,24 @@ const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
   }),
 );
 const consumer = createConsumer({ config, clients, keys, registry, logger });
-const server = createConsumerStatusServer({
+const server = await buildConsumerStatusApp({
   registry,
   isReady: consumer.poller.isReady,
   stalledShards: consumer.poller.stalledShards,
+  logger,
 });
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'stopping after an unexpected error');
   else logger.info({ signal }, 'stopping');
   await consumer.stop();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   clients.destroy();
 });
 
-const address = await listen(server, config.host, config.port);
+await server.listen({ host: config.host, port: config.port });
 consumer.poller.start();
-logger.info({ port: address.port, stream: pipeline.streamName, table: pipeline.tableName }, 'consumer started');
+logger.info(
+  { port: (server.server.address() as AddressInfo).port, stream: pipeline.streamName, table: pipeline.tableName },
+  'consumer started',
+);

@@ -1,6 +1,7 @@
+import type { AddressInfo } from 'node:net';
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
-import { createServiceRegistry, createStatusServer, listen } from '@records/observability';
+import { buildStatusApp, createServiceRegistry } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { createApiKeyCheck } from './api-keys.js';
@@ -45,11 +46,11 @@ const app = await buildApp({
 });
 
 // Metrics on a port of their own: the ingest port can be exposed without them.
-const metricsServer = createStatusServer({
+const metricsServer = await buildStatusApp({
   registry,
-  ...(config.metricsRequireApiKey && config.apiKeys.length > 0
-    ? { authorizeMetrics: createApiKeyCheck(config.apiKeys) }
-    : {}),
+  logger,
+  metrics:
+    config.metricsRequireApiKey && config.apiKeys.length > 0 ? { authorize: createApiKeyCheck(config.apiKeys) } : {},
 });
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
@@ -59,11 +60,11 @@ closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }
   await app.close();
   producer.close();
   clients.destroy();
-  metricsServer.closeAllConnections();
-  await new Promise((resolve) => metricsServer.close(resolve));
+  await metricsServer.close();
 });
 
-const metricsAddress = await listen(metricsServer, config.host, config.metricsPort);
+await metricsServer.listen({ host: config.host, port: config.metricsPort });
+const metricsAddress = metricsServer.server.address() as AddressInfo;
 await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
 ready = true;
 logger.info(

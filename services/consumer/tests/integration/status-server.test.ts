@@ -1,13 +1,14 @@
-import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createConsumerStatusServer as createStatusServer, listen } from '../../src/status-server.js';
+import { buildConsumerStatusApp } from '../../src/status-server.js';
 
-describe('Function: createStatusServer', () => {
-  let server: Server | undefined;
+describe('Function: buildConsumerStatusApp', () => {
+  let server: FastifyInstance | undefined;
 
   afterEach(async () => {
-    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+    await server?.close();
     server = undefined;
   });
 
@@ -19,8 +20,9 @@ describe('Function: createStatusServer', () => {
       labelNames: ['region'] as const,
       registers: [registry],
     });
-    server = createStatusServer({ registry, isReady, stalledShards });
-    const { port } = await listen(server, '127.0.0.1', 0);
+    server = await buildConsumerStatusApp({ registry, isReady, stalledShards });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = server.server.address() as AddressInfo;
     return { url: `http://127.0.0.1:${port}`, registry, written };
   }
 

@@ -62,9 +62,3 @@ export const batchResultSchema = {
     },
   },
 } as const;
-
-export const healthSchema = {
-  type: 'object',
-  required: ['status'],
-  properties: { status: { type: 'string' } },
-} as const;
