@@ -18,6 +18,8 @@ export interface ConsumerHarnessOptions {
   /** The data key cache's clock; a test moves it by hand to hold a back-off window open. */
   readonly cacheClock?: () => number;
   readonly getRecordsLimit?: number;
+  /** dynalite of the region, or a proxy in front of it. */
+  readonly dynamodbEndpoint?: string;
   /** More configuration, as the environment would give it. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -52,7 +54,11 @@ export async function createConsumerHarness(options: ConsumerHarnessOptions): Pr
   const logger = new RecordingLogger();
   const registry = new Registry();
   const clients = new AwsClients({
-    endpoints: { kinesis: kinesisEndpoint(), dynamodb: dynamodbEndpoints(), kms: options.kmsEndpoint },
+    endpoints: {
+      kinesis: kinesisEndpoint(),
+      dynamodb: options.dynamodbEndpoint === undefined ? dynamodbEndpoints() : { [region]: options.dynamodbEndpoint },
+      kms: options.kmsEndpoint,
+    },
     credentials,
     maxAttempts: 1,
     requestTimeoutMs: 1_000,
