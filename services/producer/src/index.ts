@@ -1,3 +1,4 @@
+export * from './app.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './metrics.js';

@@ -1,11 +1,11 @@
 import { NodeDefaultCryptographicMaterialsManager, type NodeEncryptionMaterial } from '@aws-crypto/client-node';
+import { createKmsFixture, type KmsFixture } from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CacheRequestEvent,
   CoalescingCachingMaterialsManager,
   type DataKeyCacheOptions,
 } from '../../src/index.js';
-import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
 import { SteppedClock, SteppedLatencyBacking } from '../support/stepped-clock.js';
 import { commitmentPolicy, dataKeyOfMaterial, suite } from '../support/unit-cache.js';

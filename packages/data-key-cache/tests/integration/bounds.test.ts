@@ -1,10 +1,15 @@
+import {
+  createKmsFixture,
+  encryptRecord,
+  inParallel,
+  type KmsFixture,
+  record,
+  usePerDataKey,
+} from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoalescingCachingMaterialsManager, type DataKeyCacheOptions } from '../../src/index.js';
-import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
-import { encryptRecord, record } from '../support/producer-workload.js';
 import { ManualClock } from '../support/scripted-backing.js';
-import { inParallel, usePerDataKey } from '../support/workload.js';
 
 const defaults = {
   capacity: 10,

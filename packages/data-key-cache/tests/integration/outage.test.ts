@@ -1,3 +1,11 @@
+import {
+  createKmsFixture,
+  dataKeyOf,
+  decrypt,
+  encryptRecord,
+  type KmsFixture,
+  record,
+} from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CacheRequestEvent,
@@ -5,11 +13,8 @@ import {
   type DataKeyCacheOptions,
   KmsUnavailableError,
 } from '../../src/index.js';
-import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
-import { decrypt, encryptRecord, record } from '../support/producer-workload.js';
 import { ManualClock } from '../support/scripted-backing.js';
-import { dataKeyOf } from '../support/workload.js';
 
 const BACKOFF = { baseMs: 1_000, maxMs: 4_000 };
 

@@ -1,10 +1,16 @@
 import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
+import {
+  createKmsFixture,
+  decrypt,
+  encryptRecord,
+  inParallel,
+  type KmsFixture,
+  record,
+  usePerDataKey,
+} from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoalescingCachingMaterialsManager } from '../../src/index.js';
-import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
-import { decrypt, encryptRecord, record } from '../support/producer-workload.js';
-import { inParallel, usePerDataKey } from '../support/workload.js';
 
 const SIGNING_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
 const RECORDS = 250;

@@ -1,9 +1,15 @@
+import {
+  createKmsFixture,
+  decrypt,
+  encryptRecord,
+  inParallel,
+  type KmsFixture,
+  record,
+  usePerDataKey,
+} from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoalescingCachingMaterialsManager } from '../../src/index.js';
-import { createKmsFixture, type KmsFixture } from '../support/kms-fixture.js';
 import { kmsMissing, motoEndpoint, regions } from '../support/kms-suite.js';
-import { decrypt, encryptRecord, record } from '../support/producer-workload.js';
-import { inParallel, usePerDataKey } from '../support/workload.js';
 
 const RECORDS = 2_050;
 const MAX_MESSAGES = 100;

@@ -1,1 +1,4 @@
+export * from './kms-fixture.js';
 export * from './kms-proxy.js';
+export * from './producer-workload.js';
+export * from './workload.js';

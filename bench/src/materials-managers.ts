@@ -4,7 +4,11 @@ import {
   NodeCachingMaterialsManager,
   type NodeMaterialsManager,
 } from '@aws-crypto/client-node';
-import { type CacheRequestEvent, CoalescingCachingMaterialsManager, type DataKeyCacheOptions } from '../src/index.js';
+import {
+  type CacheRequestEvent,
+  CoalescingCachingMaterialsManager,
+  type DataKeyCacheOptions,
+} from '@records/data-key-cache';
 
 export const CAPACITY = 100;
 export const MAX_AGE_SECONDS = 3_600;

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { CacheRequestEvent } from '../src/index.js';
-import type { KmsFixture } from '../tests/support/kms-fixture.js';
-import { encryptRecord, record } from '../tests/support/producer-workload.js';
-import { inParallel } from '../tests/support/workload.js';
+import type { CacheRequestEvent } from '@records/data-key-cache';
+import type { KmsFixture } from '@records/local-stack/testing';
+import { encryptRecord, inParallel, record } from '@records/local-stack/testing';
 import { ourManager, type RefreshMode } from './materials-managers.js';
 import { atRate, type LatencySummary, summarize } from './pacing.js';
 

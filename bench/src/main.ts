@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { usePerDataKey } from '@records/local-stack/testing';
 import { DEFAULT_REGIONS } from '@records/pipeline-config';
-import { usePerDataKey } from '../tests/support/workload.js';
 import { compareDecrypt, compareEncrypt, type DecryptRow, type EncryptRow } from './kms-call-comparison.js';
 import type { RefreshMode } from './materials-managers.js';
 import { measurePostLatency, type PostRow } from './post-records-latency.js';

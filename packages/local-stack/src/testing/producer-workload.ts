@@ -7,10 +7,16 @@ import {
 
 export const NON_SIGNING_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
 
-export const { encrypt, decrypt } = buildClient({
+const client = buildClient({
   commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
   maxEncryptedDataKeys: 2,
 });
+
+type Client = ReturnType<typeof buildClient>;
+
+/** The SDK's encrypt and decrypt, as a producer and a consumer of two regions use them. */
+export const encrypt: Client['encrypt'] = client.encrypt;
+export const decrypt: Client['decrypt'] = client.decrypt;
 
 /** A record of `size` bytes (at least 20) whose content says which one it is. */
 export function record(index: number, size = 20 + (index % 50)): Buffer {

@@ -4,11 +4,10 @@ import { type ResolvedWrappingKeys, resolveWrappingKeys } from '@records/envelop
 import { type EmulatorSet, startEmulatorSet } from '@records/local-stack';
 import { KmsProxy } from '@records/local-stack/testing';
 import { DEFAULT_REGIONS, loadPipelineSettings } from '@records/pipeline-config';
+import { buildApp, createProducer } from '@records/producer';
 import { provisionPipeline } from '@records/provisioning';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { buildApp } from '../../../services/producer/src/app.js';
-import { createProducer } from '../../../services/producer/src/producer.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const running = new Set<EmulatorSet>();

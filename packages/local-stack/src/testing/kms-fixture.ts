@@ -1,6 +1,6 @@
 import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { AwsClients } from '@records/aws-clients';
-import { KmsProxy } from '@records/local-stack/testing';
+import { KmsProxy } from './kms-proxy.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 

@@ -1,7 +1,6 @@
 import type { NodeMaterialsManager } from '@aws-crypto/client-node';
-import type { KmsFixture } from '../tests/support/kms-fixture.js';
-import { decrypt, encryptRecord, record } from '../tests/support/producer-workload.js';
-import { inParallel } from '../tests/support/workload.js';
+import type { KmsFixture } from '@records/local-stack/testing';
+import { decrypt, encryptRecord, inParallel, record } from '@records/local-stack/testing';
 import { ourManager, release, stockManager } from './materials-managers.js';
 
 export interface EncryptRow {

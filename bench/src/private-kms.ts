@@ -1,7 +1,7 @@
 import { type Emulator, findMotoServer, startMoto } from '@records/local-stack';
+import { createKmsFixture, type KmsFixture } from '@records/local-stack/testing';
 import { DEFAULT_REGIONS } from '@records/pipeline-config';
 import getPort from 'get-port';
-import { createKmsFixture, type KmsFixture } from '../tests/support/kms-fixture.js';
 
 const running = new Set<Emulator>();
 
