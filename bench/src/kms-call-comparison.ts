@@ -12,6 +12,8 @@ export interface EncryptRow {
   /** Every KMS call, both regions. */
   readonly stockCalls: number;
   readonly ourCalls: number;
+  /** Ours with adaptive refresh-ahead: data keys made, some fetched ahead and unused when the burst ended. */
+  readonly ourRefreshDataKeys: number;
 }
 
 export interface DecryptRow {
@@ -49,6 +51,12 @@ async function decryptCalls(
 export async function compareEncrypt(kms: KmsFixture, records: number, maxMessages: number, concurrency: number) {
   const stock = await encryptCalls(kms, stockManager(kms.producerKeyring(), maxMessages), records, concurrency);
   const ours = await encryptCalls(kms, ourManager(kms.producerKeyring(), maxMessages, 'off'), records, concurrency);
+  const ahead = await encryptCalls(
+    kms,
+    ourManager(kms.producerKeyring(), maxMessages, 'adaptive'),
+    records,
+    concurrency,
+  );
   const row: EncryptRow = {
     concurrency,
     stockDataKeys: stock.dataKeys,
@@ -56,6 +64,7 @@ export async function compareEncrypt(kms: KmsFixture, records: number, maxMessag
     minimumDataKeys: Math.ceil(records / maxMessages),
     stockCalls: stock.calls,
     ourCalls: ours.calls,
+    ourRefreshDataKeys: ahead.dataKeys,
   };
   return { row, ciphertexts: ours.messages.map((message) => message.ciphertext) };
 }

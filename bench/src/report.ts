@@ -1,7 +1,8 @@
 import type { DecryptRow, EncryptRow } from './kms-call-comparison.js';
 import type { LatencySummary } from './pacing.js';
-import type { PostRow } from './post-records-latency.js';
+import type { PipelineRow } from './pipeline-run.js';
 import type { LatencyRow } from './steady-state-latency.js';
+import type { ThroughputStep } from './throughput.js';
 
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [headers, ...rows.map((row) => row.map(String))];
@@ -58,19 +59,86 @@ export function latencyTable(rows: readonly LatencyRow[]): string {
   );
 }
 
-export function postTable(rows: readonly PostRow[]): string {
+const us = (value: number) => value.toFixed(0);
+const times = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const short = (suite: string) => (suite.endsWith('ECDSA_P384') ? 'signing (SDK default)' : 'non-signing, committed');
+
+export function pipelineTable(rows: readonly PipelineRow[]): string {
   return table(
-    ['rate', 'refresh-ahead', 'p50 ms', 'p99 ms', 'max ms', 'p99/p50', 'waited on KMS', 'data keys', 'not 201'],
+    [
+      'suite',
+      'producer µs/rec',
+      'raw encrypt µs',
+      'producer/raw',
+      'example shape/raw',
+      'consumer µs/rec',
+      'raw decrypt µs',
+      'consumer/raw',
+      'POST p50 ms',
+      'POST p99 ms',
+      'p99/p50',
+      'ingest→store p50 ms',
+      'p99 ms',
+      'peak RSS producer',
+      'consumer',
+    ],
     rows.map((row) => [
-      `${row.ratePerSecond}/s`,
-      row.refresh,
-      ms(row.p50Ms),
-      ms(row.p99Ms),
-      ms(row.maxMs),
-      spread(row),
-      `${row.waitedOnKms}/${row.requests}`,
-      row.dataKeys,
-      row.failed,
+      short(row.suite),
+      us(row.producerUs),
+      us(row.rawEncryptUs),
+      times(row.producerUs, row.rawEncryptUs),
+      times(row.exampleShapeUs, row.rawEncryptUs),
+      us(row.consumerUs),
+      us(row.rawDecryptUs),
+      times(row.consumerUs, row.rawDecryptUs),
+      ms(row.postP50Ms),
+      ms(row.postP99Ms),
+      spread({ p50Ms: row.postP50Ms, p99Ms: row.postP99Ms, maxMs: 0 }),
+      ms(row.ingestToStoreP50Ms),
+      ms(row.ingestToStoreP99Ms),
+      mib(row.producerPeakRssBytes),
+      mib(row.consumerPeakRssBytes),
     ]),
+  );
+}
+
+export function throughputTable(steps: readonly ThroughputStep[]): string {
+  return table(
+    ['offered/s', 'accepted/s', 'stored/s per region', 'OVERLOADED', 'busiest part', 'of a core', 'kept up'],
+    steps.map((step) => [
+      step.offeredPerSecond,
+      step.acceptedPerSecond.toFixed(0),
+      step.storedPerSecond.toFixed(0),
+      step.overloaded,
+      step.busiest.part,
+      `${(step.busiest.coreShare * 100).toFixed(0)}%`,
+      step.saturated ? 'no' : 'yes',
+    ]),
+  );
+}
+
+/** Our data keys as a ratio to the minimum, with the refresh-ahead tail apart. */
+export function minimumTable(rows: readonly EncryptRow[], decrypts: readonly DecryptRow[]): string {
+  return table(
+    [
+      'concurrency',
+      'encrypt: ours/minimum',
+      'stock/minimum',
+      'refresh-ahead keys unused',
+      'decrypt: ours/minimum',
+      'stock/minimum',
+    ],
+    rows.map((row, index) => {
+      const decrypt = decrypts[index];
+      return [
+        row.concurrency,
+        times(row.ourDataKeys, row.minimumDataKeys),
+        times(row.stockDataKeys, row.minimumDataKeys),
+        Math.max(0, row.ourRefreshDataKeys - row.ourDataKeys),
+        decrypt === undefined ? 'n/a' : times(decrypt.ourDecrypts, decrypt.minimum),
+        decrypt === undefined ? 'n/a' : times(decrypt.stockDecrypts, decrypt.minimum),
+      ];
+    }),
   );
 }

@@ -1,4 +1,3 @@
-export * from './app.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './metrics.js';

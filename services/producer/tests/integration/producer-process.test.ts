@@ -132,22 +132,23 @@ async function residentMemory(pid: number): Promise<{ now: number; peak: number 
 }
 
 /**
- * The producer's heap once it has collected what a burst left behind. V8 collects when it allocates,
- * so light real traffic (a few small records at a time) runs while it is watched, for up to 30 s.
+ * The producer's heap once it has collected what a burst left behind. V8 collects on its own time
+ * (its memory reducer runs after allocation slows down), so light real traffic runs while the heap
+ * is watched, for up to 90 s on a loaded machine; the clients' idle connections close meanwhile.
  */
 async function heapSettles(url: string, metricsUrl: string, baseline: number): Promise<number> {
   let heap = Number.POSITIVE_INFINITY;
-  for (let attempt = 0; attempt < 120 && heap > baseline + 24 * MiB; attempt++) {
+  for (let attempt = 0; attempt < 180 && heap > baseline + 24 * MiB; attempt++) {
     await Promise.all(
       Array.from({ length: 10 }, () =>
         fetch(`${url}/records`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: '{"settle":true}',
+          body: JSON.stringify({ settle: 'z'.repeat(5_000) }),
         }),
       ),
     );
-    await sleep(250);
+    await sleep(500);
     heap = await metric(metricsUrl, 'nodejs_heap_size_used_bytes');
   }
   return heap;
