@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const roots = ['packages/*', 'services/*'];
+const roots = ['packages/*', 'services/*', 'infra'];
 const tests = (kind: string) => roots.map((root) => `${root}/tests/${kind}/**/*.test.ts`);
 
 export default defineConfig({

@@ -7,7 +7,8 @@ import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist-lambda');
+// Another folder may be named (the infrastructure tests build theirs apart, so runs never collide).
+const out = process.argv[2] ?? join(root, 'dist-lambda');
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 await build({
@@ -33,4 +34,4 @@ await writeFile(
   join(out, 'consumer-lambda.zip'),
   zipSync({ 'index.mjs': code }, { level: 9, mtime: new Date('2000-01-01T00:00:00Z') }),
 );
-console.log(`dist-lambda/index.mjs (${code.byteLength} bytes) and dist-lambda/consumer-lambda.zip`);
+console.log(`${out}/index.mjs (${code.byteLength} bytes) and ${out}/consumer-lambda.zip`);

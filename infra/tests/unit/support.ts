@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadDeployConfig } from '../../src/config.js';
+import { createPipelineApp } from '../../src/pipeline-app.js';
+
+export const repositoryRoot = resolve(import.meta.dirname, '../../..');
+const bundleDirectory = join(tmpdir(), `records-lambda-bundle-${process.pid}`);
+export const lambdaBundle = join(bundleDirectory, 'consumer-lambda.zip');
+
+/** The real Lambda bundle, built by the script `pnpm deploy:aws` runs, into a folder of this run's own. */
+export function ensureLambdaBundle(): void {
+  if (existsSync(lambdaBundle)) return;
+  execFileSync(
+    process.execPath,
+    [join(repositoryRoot, 'services/consumer/scripts/bundle-lambda.mjs'), bundleDirectory],
+    {
+      stdio: 'ignore',
+    },
+  );
+}
+
+export const ENV = {
+  REGIONS: 'us-east-1,eu-west-1',
+  STREAM_NAME: 'records',
+  KMS_KEY_ALIAS: 'alias/records',
+} as const;
+
+/** Synthesizes the app for `env` (the same variables `pnpm deploy:aws` reads) into a scratch folder. */
+export function synthesize(env: Record<string, string> = {}) {
+  const config = loadDeployConfig({ ...ENV, ...env });
+  const { app, stacks } = createPipelineApp({
+    config,
+    repositoryRoot,
+    lambdaBundle,
+    outdir: mkdtempSync(join(tmpdir(), 'records-cdk-')),
+  });
+  // cdk-nag's findings, acknowledged ones apart; synth itself fails on any that is not.
+  const report = new AwsSolutionsChecks().validateScope(app);
+  return {
+    report,
+    config,
+    stacks,
+    templates: stacks.map((stack) => ({ region: stack.region, template: Template.fromStack(stack), stack })),
+    errors: stacks.flatMap((stack) =>
+      Annotations.fromStack(stack)
+        .findError('*', /.*/)
+        .map((error) => `${stack.region}: ${JSON.stringify(error.entry.data)}`),
+    ),
+    warnings: stacks.flatMap((stack) =>
+      Annotations.fromStack(stack)
+        .findWarning('*', /.*/)
+        .map((warning) => `${stack.region}: ${JSON.stringify(warning.entry.data)}`),
+    ),
+  };
+}
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
+
+/** Every statement of the policies attached to the role whose logical id starts with `rolePrefix`. */
+export function statementsOf(template: Template, rolePrefix: string): Statement[] {
+  const roles = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.startsWith(rolePrefix));
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as {
+    Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } };
+  }[];
+  return policies
+    .filter((policy) => policy.Properties.Roles.some((role) => roles.includes(role.Ref)))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+export const actionsOf = (statement: Statement) => [statement.Action].flat();
