@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
 import { AwsClients } from '@records/aws-clients';
 import { multiRegionKeyring, regionKeyring, resolveWrappingKeys } from '@records/envelope';
@@ -20,6 +21,9 @@ export interface PipelineRow {
   /** CPU µs per record: the producer and consumer processes, and the loops in this process. */
   readonly producerUs: number;
   readonly consumerUs: number;
+  /** The same, less what each process spends idle over as long (polling, lease rounds, timers, GC). */
+  readonly producerMarginalUs: number;
+  readonly consumerMarginalUs: number;
   readonly rawEncryptUs: number;
   readonly rawDecryptUs: number;
   readonly exampleShapeUs: number;
@@ -101,14 +105,29 @@ export async function measurePipeline(options: {
       for (let attempt = 0; attempt < 600 && (await written()) < WARM_UP * regions.length; attempt++) {
         await new Promise((done) => setTimeout(done, 100));
       }
+      // Idle for as long as the load will last: what the processes spend doing nothing.
+      const loadSeconds = options.records / options.ratePerSecond;
+      const idleBefore = await cpu();
+      const idleStarted = performance.now();
+      await new Promise((done) => setTimeout(done, loadSeconds * 1000));
+      const idleAfter = await cpu();
+      const idleSeconds = (performance.now() - idleStarted) / 1000;
+      const idleRate = {
+        producer: (idleAfter.producer - idleBefore.producer) / idleSeconds,
+        consumers:
+          idleAfter.consumers.reduce((sum, value, index) => sum + value - (idleBefore.consumers[index] ?? 0), 0) /
+          idleSeconds,
+      };
       const writtenBefore = await written();
       const before = await cpu();
+      const loadStarted = performance.now();
       const storeBefore = await Promise.all(consumers.map((url) => histogram(url, 'consumer_ingest_to_store_seconds')));
       let notCreated = 0;
       const durations = await atRate(options.records, options.ratePerSecond, async (index) => {
         if ((await post(producerUrl, record(index))) !== 201) notCreated++;
       });
       const producerCpu = (await scrape(stack.producer.metricsUrl, 'process_cpu_seconds_total')) - before.producer;
+      const producerSeconds = (performance.now() - loadStarted) / 1000;
       for (
         let attempt = 0;
         attempt < 600 && (await written()) < writtenBefore + options.records * regions.length;
@@ -117,6 +136,7 @@ export async function measurePipeline(options: {
         await new Promise((done) => setTimeout(done, 100));
       }
       const after = await cpu();
+      const consumerSeconds = (performance.now() - loadStarted) / 1000;
       const storeAfter = await Promise.all(consumers.map((url) => histogram(url, 'consumer_ingest_to_store_seconds')));
       const merged = (readings: Map<number, number>[]) => {
         const total = new Map<number, number>();
@@ -165,6 +185,9 @@ export async function measurePipeline(options: {
         ratePerSecond: options.ratePerSecond,
         producerUs: (producerCpu * 1e6) / options.records,
         consumerUs: (consumerCpu * 1e6) / (options.records * regions.length),
+        producerMarginalUs: ((producerCpu - idleRate.producer * producerSeconds) * 1e6) / options.records,
+        consumerMarginalUs:
+          ((consumerCpu - idleRate.consumers * consumerSeconds) * 1e6) / (options.records * regions.length),
         rawEncryptUs: raw.encryptUs,
         rawDecryptUs: raw.decryptUs,
         exampleShapeUs: example,
