@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PipelineStack } from './pipeline-stack.js';
+import type { StackProcess } from '@records/local-stack/testing';
 import { descendantsCpu, partName, scrape } from './process-stats.js';
 
 export interface ThroughputStep {
@@ -37,7 +37,7 @@ async function postBatch(url: string, count: number): Promise<{ accepted: number
  * The part that saturated is the process below `pnpm start` that used the most CPU in that step.
  */
 export async function measureThroughput(
-  running: PipelineStack,
+  running: StackProcess,
   options: { rates: readonly number[]; stepSeconds: number },
 ): Promise<ThroughputStep[]> {
   const { stack } = running;

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '@records/aws-clients';
+import { eventually, type StackProcess, startStackProcess } from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type StackProcess, startStackProcess } from '../support/stack-process.js';
 
 const LEASE_DURATION_MS = 2_000;
 const REGION = 'us-east-1';

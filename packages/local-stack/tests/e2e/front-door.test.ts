@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually, startStackProcess } from '@records/local-stack/testing';
 import { describe, expect, it } from 'vitest';
 import { listeningSockets } from '../support/listening-sockets.js';
-import { eventually, startStackProcess } from '../support/stack-process.js';
 
 function alive(pid: number): boolean {
   try {

@@ -7,10 +7,10 @@ import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '@records/aws-clients';
 import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@records/envelope';
+import { eventually, type StackProcess, startStackProcess } from '@records/local-stack/testing';
 import Big from 'big.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listeningSockets } from '../support/listening-sockets.js';
-import { eventually, type StackProcess, startStackProcess } from '../support/stack-process.js';
 
 function variedRecords(count: number): Record<string, unknown>[] {
   const shapes: Array<(index: number) => Record<string, unknown>> = [

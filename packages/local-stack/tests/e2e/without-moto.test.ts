@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '@records/aws-clients';
+import { eventually, type StackProcess, startStackProcess } from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type StackProcess, startStackProcess } from '../support/stack-process.js';
 
 // The PATH a machine without moto would have: every folder holding a moto_server left out.
 const pathWithoutMoto = (process.env.PATH ?? '')
