@@ -9,7 +9,7 @@ export interface Sighting {
 export interface BalanceInput {
   readonly me: string;
   readonly leases: readonly Lease[];
-  /** Shards this consumer reads now. */
+  /** Shards this consumer reads now (less those it is handing over), and those it has asked for. */
   readonly held: ReadonlySet<string>;
   readonly sightings: ReadonlyMap<string, Sighting>;
   readonly now: number;
@@ -18,6 +18,7 @@ export interface BalanceInput {
 
 export interface LeaseToTake {
   readonly lease: Lease;
+  /** `stolen`: asked of its owner, which hands it over once its batch in hand is checkpointed. */
   readonly from: 'free' | 'expired' | 'stolen';
 }
 
@@ -54,26 +55,33 @@ function shuffled<T>(items: readonly T[]): T[] {
  * Which leases to take now, as KCL's lease taker decides: each live consumer's fair share is the
  * readable shards divided by the live consumers, rounded up. Below it, a consumer takes free
  * leases first, then expired ones; when there are none, it steals one lease from the consumer
- * holding the most, when that one holds at least two more than it. So N consumers end up within
- * one shard of each other, and a lost consumer's shards are taken within a lease duration.
+ * holding the most, when that one holds at least two more than it (asking for it, as KCL 3 does,
+ * rather than taking it mid-batch). So N consumers end up within one shard of each other, and a
+ * lost consumer's shards are taken within a lease duration.
  */
 export function leasesToTake(input: BalanceInput): LeaseToTake[] {
   const { me, held, sightings, now, leaseDurationMs } = input;
   const byShard = new Map(input.leases.map((lease) => [lease.shardId, lease]));
   const readable = input.leases.filter((lease) => isReadable(lease, byShard));
   const expired = (lease: Lease) => isExpired(lease, sightings, now, leaseDurationMs);
+  // A lease being handed over counts for the consumer it goes to, so neither side asks for more meanwhile.
   const counts = new Map<string, Lease[]>([[me, []]]);
   for (const lease of readable) {
-    if (lease.owner === undefined || expired(lease) || lease.owner === me) continue;
-    counts.set(lease.owner, [...(counts.get(lease.owner) ?? []), lease]);
+    const holder = lease.nextOwner ?? lease.owner;
+    if (lease.owner === undefined || expired(lease) || holder === undefined || holder === me) continue;
+    counts.set(holder, [...(counts.get(holder) ?? []), lease]);
   }
   const target = Math.ceil(readable.length / counts.size);
   const need = target - held.size;
   if (need <= 0) return [];
   // A lease under this consumer's own name that it does not read (an earlier run with the same
-  // WORKER_ID) is as free as a released one.
+  // WORKER_ID) is as free as a released one, unless it is being handed over.
   const free = shuffled(
-    readable.filter((lease) => (lease.owner === undefined || lease.owner === me) && !held.has(lease.shardId)),
+    readable.filter(
+      (lease) =>
+        (lease.owner === undefined || (lease.owner === me && lease.nextOwner === undefined)) &&
+        !held.has(lease.shardId),
+    ),
   );
   const lapsed = shuffled(readable.filter((lease) => lease.owner !== me && expired(lease)));
   const takes: LeaseToTake[] = [
@@ -84,6 +92,6 @@ export function leasesToTake(input: BalanceInput): LeaseToTake[] {
   let richest: Lease[] = [];
   for (const [owner, leases] of counts) if (owner !== me && leases.length > richest.length) richest = leases;
   if (richest.length < held.size + 2) return [];
-  const victim = shuffled(richest)[0];
+  const victim = shuffled(richest.filter((lease) => lease.nextOwner === undefined))[0];
   return victim === undefined ? [] : [{ lease: victim, from: 'stolen' }];
 }

@@ -18,6 +18,11 @@ export interface Lease {
   readonly checkpoint: Checkpoint;
   /** The shards this one was split or merged from: it is read only after they are read to their end. */
   readonly parentShardIds: readonly string[];
+  /**
+   * The consumer that asked for this lease to balance the fleet: the owner finishes and checkpoints
+   * its batch in hand, then hands the lease to it (KCL 3's graceful handoff), so nothing is read twice.
+   */
+  readonly nextOwner: string | undefined;
 }
 
 export interface LeaseStoreOptions {
@@ -40,6 +45,7 @@ interface LeaseRow {
   /** Written by the consumer before leases; read as the checkpoint when `checkpoint` is absent. */
   readonly sequenceNumber?: string;
   readonly parentShardIds?: string[];
+  readonly nextOwner?: string;
 }
 
 function checkpointOf(value: string | undefined): Checkpoint {
@@ -113,12 +119,48 @@ export class LeaseStore {
     );
   }
 
-  /** Takes a lease last seen as `seen` (free, expired, or to be stolen); fails if anyone changed it since. */
+  /**
+   * Takes a lease last seen as `seen` (free, expired, handed over, or taken from an owner that did not
+   * hand it over in time); fails if anyone changed it since.
+   */
   take(seen: Lease, owner: string): Promise<Lease> {
     return this.#change(seen, {
       set: ['leaseOwner = :owner'],
+      remove: 'nextOwner',
       values: { ':owner': owner },
       condition: seen.owner === undefined ? 'attribute_not_exists(leaseOwner)' : 'leaseOwner = :seenOwner',
+    });
+  }
+
+  /**
+   * Asks the owner of a lease to hand it over: it stops reading the shard, finishes and checkpoints
+   * its batch in hand, and calls `handOver`. The counter is left as it is, so the owner's renewals
+   * and checkpoints go on meanwhile; fails when the owner changed or another consumer asked first.
+   */
+  async requestHandoff(seen: Lease, asker: string): Promise<void> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#options.tableName,
+          Key: { id: this.#key(seen.shardId) },
+          UpdateExpression: 'SET nextOwner = :asker',
+          ConditionExpression: 'leaseOwner = :seenOwner AND attribute_not_exists(nextOwner)',
+          ExpressionAttributeValues: { ':asker': asker, ':seenOwner': seen.owner },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseLostError(seen.shardId, { cause: error });
+      throw error;
+    }
+  }
+
+  /** The owner gives the lease, checkpointed, to the consumer that asked for it. */
+  handOver(held: Lease, to: string): Promise<Lease> {
+    return this.#change(held, {
+      set: ['leaseOwner = :to'],
+      remove: 'nextOwner',
+      values: { ':to': to },
+      condition: 'leaseOwner = :seenOwner AND nextOwner = :to',
     });
   }
 
@@ -138,7 +180,7 @@ export class LeaseStore {
 
   /** The owner lets go, so another consumer takes the lease at once instead of waiting for it to expire. */
   release(held: Lease): Promise<Lease> {
-    return this.#change(held, { remove: 'leaseOwner', condition: 'leaseOwner = :seenOwner' });
+    return this.#change(held, { remove: 'leaseOwner, nextOwner', condition: 'leaseOwner = :seenOwner' });
   }
 
   /** One conditional write: on the counter last seen (and the owner last seen), raising the counter. */
@@ -178,6 +220,7 @@ export class LeaseStore {
       counter: row.leaseCounter ?? 0,
       checkpoint: checkpointOf(row.checkpoint ?? row.sequenceNumber),
       parentShardIds: row.parentShardIds ?? [],
+      nextOwner: row.nextOwner,
     };
   }
 

@@ -12,7 +12,10 @@ export interface PollerDeps {
   readonly streamName: string;
   readonly region: string;
   readonly processBatch: RecordProcessor;
-  readonly leases: Pick<LeaseStore, 'list' | 'ensure' | 'take' | 'renew' | 'checkpoint' | 'release'>;
+  readonly leases: Pick<
+    LeaseStore,
+    'list' | 'ensure' | 'take' | 'requestHandoff' | 'handOver' | 'renew' | 'checkpoint' | 'release'
+  >;
   /** This consumer's name in the lease table; unique among the region's consumers. */
   readonly workerId: string;
   /** A lease not renewed for this long is taken by another consumer (LEASE_DURATION_MS). */
@@ -51,6 +54,8 @@ interface Held {
   readonly finish: AbortController;
   /** The lease's writes, one at a time: each is conditional on the counter the previous one left. */
   writes: Promise<unknown>;
+  /** The consumer that asked for the lease: it gets it once the batch in hand is checkpointed. */
+  handOverTo?: string;
   run?: Promise<void>;
 }
 
@@ -79,12 +84,16 @@ export function createPoller(deps: PollerDeps): Poller {
   const stopping = new AbortController();
   const held = new Map<string, Held>();
   const sightings = new Map<string, Sighting>();
+  // Leases this consumer asked another for, and when (by its own clock).
+  const asked = new Map<string, number>();
   const stalled = new Set<string>();
   const tickMs = Math.max(100, Math.floor(deps.leaseDurationMs / 5));
   let ready = false;
   let loop: Promise<void> | undefined;
   let discoveredAt = Number.NEGATIVE_INFINITY;
   let wake = new AbortController();
+  // When the next round is due: a round's time, or sooner when another consumer's lease expires sooner.
+  let nextRoundMs = tickMs;
 
   const setStalled = (shardId: string, isStalled: boolean) => {
     if (isStalled) stalled.add(shardId);
@@ -142,9 +151,14 @@ export function createPoller(deps: PollerDeps): Poller {
         discoveredAt = Number.NEGATIVE_INFINITY;
         wake.abort();
       }
-      // Read to its end, gone from the stream, or stopping: let it go, so another consumer takes it at once.
+      // Read to its end, gone from the stream, stopping or asked for: let it go, so another consumer
+      // takes it at once from the checkpoint just written.
       if (held.get(shardId) === entry) {
-        await write(shardId, entry, (current) => store.release(current));
+        const to = entry.handOverTo;
+        await write(shardId, entry, (current) =>
+          to === undefined || outcome === 'closed' ? store.release(current) : store.handOver(current, to),
+        );
+        if (to !== undefined) logger.info({ shardId, to }, 'lease handed over');
         held.delete(shardId);
         count();
       }
@@ -154,6 +168,18 @@ export function createPoller(deps: PollerDeps): Poller {
         lose(shardId, entry, 'reader failed');
       })
       .finally(() => setStalled(shardId, false));
+  }
+
+  async function takeLease(lease: Lease, from: 'free' | 'expired' | 'stolen') {
+    try {
+      const taken = await store.take(lease, me);
+      metrics.leaseTakeovers.inc({ region, from });
+      logger.info({ shardId: lease.shardId, from, previousOwner: lease.owner }, 'lease taken');
+      startReading(taken);
+    } catch (error) {
+      // Another consumer was quicker; the next round sees who.
+      if (!(error instanceof LeaseLostError)) throw error;
+    }
   }
 
   async function discover(rows: readonly Lease[]) {
@@ -182,30 +208,60 @@ export function createPoller(deps: PollerDeps): Poller {
       rows = await store.list();
     }
     const now = performance.now();
+    const handedOver: Lease[] = [];
     for (const row of rows) {
       const seen = sightings.get(row.shardId);
       if (seen === undefined || seen.counter !== row.counter)
         sightings.set(row.shardId, { counter: row.counter, since: now });
       const entry = held.get(row.shardId);
       if (entry !== undefined && row.owner !== me) lose(row.shardId, entry, `taken by ${row.owner ?? 'nobody'}`);
+      else if (entry !== undefined && row.nextOwner !== undefined && entry.handOverTo === undefined) {
+        // Asked for: stop reading; the batch in hand is finished and checkpointed, then handed over.
+        entry.handOverTo = row.nextOwner;
+        entry.read.abort();
+        logger.info({ shardId: row.shardId, to: row.nextOwner }, 'lease asked for; handing it over');
+      }
+      const askedAt = asked.get(row.shardId);
+      if (askedAt === undefined || entry !== undefined) continue;
+      if (row.owner === me && row.checkpoint.kind !== 'shard-end') handedOver.push(row);
+      // Not handed over within a lease duration (its batch keeps failing): taken as KCL 2 takes.
+      else if (row.nextOwner === me && now - askedAt > deps.leaseDurationMs) handedOver.push(row);
+      else if (row.nextOwner !== me) asked.delete(row.shardId);
+    }
+    for (const lease of handedOver) {
+      asked.delete(lease.shardId);
+      // Handed over as this consumer stops: let it go again rather than leave it to expire.
+      if (stopping.signal.aborted && lease.owner === me) await store.release(lease).catch(() => {});
+      else if (!stopping.signal.aborted) await takeLease(lease, 'stolen');
     }
     if (stopping.signal.aborted) return;
+    // A lease that expires before the next round is taken the moment it does, not up to a round later.
+    nextRoundMs = tickMs;
+    for (const row of rows) {
+      const seen = sightings.get(row.shardId);
+      if (row.owner === undefined || row.owner === me || seen === undefined) continue;
+      const expiresInMs = seen.since + deps.leaseDurationMs - now;
+      if (expiresInMs >= 0) nextRoundMs = Math.min(nextRoundMs, Math.ceil(expiresInMs) + 1);
+    }
+    const claimed = [...held].filter(([, entry]) => entry.handOverTo === undefined).map(([shardId]) => shardId);
     const takes = leasesToTake({
       me,
       leases: rows,
-      held: new Set(held.keys()),
+      held: new Set([...claimed, ...asked.keys()]),
       sightings,
       now,
       leaseDurationMs: deps.leaseDurationMs,
     });
     for (const { lease, from } of takes) {
+      if (from !== 'stolen') {
+        await takeLease(lease, from);
+        continue;
+      }
       try {
-        const taken = await store.take(lease, me);
-        metrics.leaseTakeovers.inc({ region, from });
-        logger.info({ shardId: lease.shardId, from, previousOwner: lease.owner }, 'lease taken');
-        startReading(taken);
+        await store.requestHandoff(lease, me);
+        asked.set(lease.shardId, now);
+        logger.info({ shardId: lease.shardId, owner: lease.owner }, 'lease asked for, to balance the fleet');
       } catch (error) {
-        // Another consumer was quicker; the next round sees who.
         if (!(error instanceof LeaseLostError)) throw error;
       }
     }
@@ -227,7 +283,7 @@ export function createPoller(deps: PollerDeps): Poller {
       } catch {
         return;
       }
-      await pause(tickMs, AbortSignal.any([stopping.signal, wake.signal]));
+      await pause(nextRoundMs, AbortSignal.any([stopping.signal, wake.signal]));
     }
   }
 

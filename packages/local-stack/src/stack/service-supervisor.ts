@@ -17,8 +17,10 @@ export interface SupervisedServiceOptions {
   readonly backoff?: (delayMs: number, signal: AbortSignal) => Promise<unknown>;
 }
 
-// A service that ran this long before dying is considered healthy again: its back-off resets.
-const HEALTHY_RUN_MS = 60_000;
+// Docker's restart policy: the delay starts at 100 ms and doubles while the service keeps dying;
+// a service that ran 10 s before dying is healthy again, and its delay starts over.
+const HEALTHY_RUN_MS = 10_000;
+const FIRST_RESTART_DELAY_MS = 100;
 const MAX_RESTART_DELAY_MS = 30_000;
 
 /**
@@ -79,7 +81,7 @@ export class SupervisedService {
       });
       if (this.#stopped.signal.aborted) return;
       failuresInARow = Date.now() - startedAt > HEALTHY_RUN_MS ? 1 : failuresInARow + 1;
-      const delayMs = Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (failuresInARow - 1));
+      const delayMs = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (failuresInARow - 1));
       this.#options.onRestart?.(this.#options.name, code, signal, delayMs);
       // stop() cuts the back-off short; the loop condition then ends the run.
       const backoff = this.#options.backoff ?? ((ms, signal) => sleep(ms, undefined, { signal }));

@@ -170,8 +170,9 @@ describe('Consumers of one region as a fleet, as real processes under pnpm start
       `[consumer fleet] 20 SIGKILLs: longest a shard went without a live owner ${Math.round(longest)} ms (median ${Math.round(unread.sort((a, b) => a - b)[10] ?? 0)} ms); lease ${LEASE_DURATION_MS} ms, renewal every ${LEASE_DURATION_MS / 5} ms`,
     );
     expect(posting).toBe(false);
-    // A lease duration after its last renewal, then the survivor's next round; the watcher polls every 50 ms.
-    expect(longest).toBeLessThan(LEASE_DURATION_MS + LEASE_DURATION_MS / 3 + 500);
+    // A lease duration after the survivor first saw its last renewal (at most a renewal late), taken
+    // the moment it expires; the watcher polls every 50 ms, and two cores run everything.
+    expect(longest).toBeLessThan(LEASE_DURATION_MS + LEASE_DURATION_MS / 5 + 500);
   });
 
   it('lets a consumer that was stopped past its lease go of its shards when it resumes', async () => {

@@ -34,6 +34,6 @@ describe('Class: SupervisedService', () => {
     await service.stop();
 
     // Assess: the back-off grew, and stop() returned from inside it.
-    expect(delays).toEqual([500, 1_000]);
+    expect(delays).toEqual([100, 200]);
   });
 });

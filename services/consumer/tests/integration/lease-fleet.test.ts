@@ -66,7 +66,9 @@ describe.skipIf(kmsMissing)('Function: createPoller, several consumers of one re
       (await sum([a, b], 'consumer_records_written_total')) >= first.length ? true : undefined,
     );
 
-    // Act: a third joins, then the first leaves gracefully (what SIGTERM runs)
+    // Act: a third joins while records flow (it asks the others for two leases), then the first
+    // leaves gracefully (what SIGTERM runs)
+    const flowing = putRecords(pipeline, 150, 6);
     const c = await consumer(pipeline, 'worker-c');
     await eventually(
       'three consumers with two shards each',
@@ -75,7 +77,7 @@ describe.skipIf(kmsMissing)('Function: createPoller, several consumers of one re
         attempts: 300,
       },
     );
-    const second = await putRecords(pipeline, 60, 6);
+    const second = await flowing;
     await a.poller.stop();
     await eventually('the other two with three shards each', () => (held([b, c]).join() === '3,3' ? true : undefined));
     const third = await putRecords(pipeline, 60, 6);
@@ -88,10 +90,10 @@ describe.skipIf(kmsMissing)('Function: createPoller, several consumers of one re
     // Assess
     const total = first.length + second.length + third.length;
     expect(await pipeline.count(region, pipeline.tableName)).toBe(total);
-    // Every record was read once, by one consumer, across the join and the graceful leave.
+    // Every record was read once, by one consumer, across the handoffs to the newcomer and the graceful leave.
     expect(await sum([a, b, c], 'consumer_records_read_total')).toBe(total);
     expect(await sum([a, b, c], 'consumer_stale_writes_skipped_total')).toBe(0);
-    // c stole from a busier consumer; a's released leases were taken as free ones, none left to expire.
+    // c was handed two leases by busier consumers; a's released leases were taken as free ones, none left to expire.
     expect(
       await metricValue(c.registry, 'consumer_lease_takeovers_total', { region, from: 'stolen' }),
     ).toBeGreaterThanOrEqual(2);
