@@ -171,8 +171,9 @@ describe('Consumers of one region as a fleet, as real processes under pnpm start
     );
     expect(posting).toBe(false);
     // A lease duration after the survivor first saw its last renewal (at most a renewal late), taken
-    // the moment it expires; the watcher polls every 50 ms, and two cores run everything.
-    expect(longest).toBeLessThan(LEASE_DURATION_MS + LEASE_DURATION_MS / 5 + 500);
+    // the moment it expires; plus the watcher's own scans every 50 ms, on two cores that also run
+    // every emulator and other test files (2.5-2.7 s seen in CI).
+    expect(longest).toBeLessThan(LEASE_DURATION_MS + LEASE_DURATION_MS / 5 + 750);
   });
 
   it('lets a consumer that was stopped past its lease go of its shards when it resumes', async () => {
