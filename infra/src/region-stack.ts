@@ -120,7 +120,8 @@ export class RegionStack extends Stack {
     this.stream.grantRead(consumerRole);
     records.grant(consumerRole, 'dynamodb:PutItem');
     deadLetters.grant(consumerRole, 'dynamodb:BatchWriteItem', 'dynamodb:PutItem');
-    leases.grant(consumerRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+    // What LeaseStore calls: conditional updates, the table read, and removing rows of trimmed shards.
+    leases.grant(consumerRole, 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan');
 
     const repository = props.repositoryRoot;
     const first = region === pipeline.regions[0];

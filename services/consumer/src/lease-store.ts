@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError } from './errors.js';
 
 /** Where a shard's reading resumes: from its oldest record, after a sequence number, or nowhere (read to its end). */
@@ -181,6 +181,28 @@ export class LeaseStore {
   /** The owner lets go, so another consumer takes the lease at once instead of waiting for it to expire. */
   release(held: Lease): Promise<Lease> {
     return this.#change(held, { remove: 'leaseOwner, nextOwner', condition: 'leaseOwner = :seenOwner' });
+  }
+
+  /**
+   * Deletes the row of a shard Kinesis no longer lists (trimmed, past the stream's retention), if
+   * unchanged since `seen`; false when it changed meanwhile. Never for a shard still listed: it
+   * would be found again and read from its start.
+   */
+  async remove(seen: Lease): Promise<boolean> {
+    try {
+      await this.#documents.send(
+        new DeleteCommand({
+          TableName: this.#options.tableName,
+          Key: { id: this.#key(seen.shardId) },
+          ConditionExpression: 'leaseCounter = :counter',
+          ExpressionAttributeValues: { ':counter': seen.counter },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** One conditional write: on the counter last seen (and the owner last seen), raising the counter. */

@@ -9,6 +9,7 @@ export interface ConsumerMetrics {
   readonly leasesHeld: Gauge<'region'>;
   readonly leaseTakeovers: Counter<'region' | 'from'>;
   readonly staleWritesSkipped: Counter<'region'>;
+  readonly trimmedLeasesRemoved: Counter<'region' | 'read_to_end'>;
   readonly ingestToStore: Histogram<'region'>;
   readonly millisBehindLatest: Gauge<'region' | 'shard_id'>;
   readonly batchRetries: Counter<'region' | 'shard_id'>;
@@ -28,8 +29,14 @@ export function createConsumerMetrics(registry: Registry, region: string): Consu
     }),
     leaseTakeovers: new Counter({
       name: 'consumer_lease_takeovers_total',
-      help: 'Leases taken by this consumer, by whom they were taken from: free (released or new), expired (its owner stopped renewing), stolen (to balance).',
+      help: 'Leases taken by this consumer, by whom they were taken from: free (released or new), expired (its owner stopped renewing), stolen (handed over on request, to balance).',
       labelNames: ['region', 'from'] as const,
+      registers: [registry],
+    }),
+    trimmedLeasesRemoved: new Counter({
+      name: 'consumer_trimmed_leases_removed_total',
+      help: 'Lease rows of shards trimmed from the stream that this consumer removed; read_to_end="false" means records were trimmed before anyone read them.',
+      labelNames: ['region', 'read_to_end'] as const,
       registers: [registry],
     }),
     staleWritesSkipped: new Counter({

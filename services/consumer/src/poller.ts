@@ -14,7 +14,7 @@ export interface PollerDeps {
   readonly processBatch: RecordProcessor;
   readonly leases: Pick<
     LeaseStore,
-    'list' | 'ensure' | 'take' | 'requestHandoff' | 'handOver' | 'renew' | 'checkpoint' | 'release'
+    'list' | 'ensure' | 'remove' | 'take' | 'requestHandoff' | 'handOver' | 'renew' | 'checkpoint' | 'release'
   >;
   /** This consumer's name in the lease table; unique among the region's consumers. */
   readonly workerId: string;
@@ -24,6 +24,7 @@ export interface PollerDeps {
   readonly logger: {
     info(object: object, message: string): void;
     warn(object: object, message: string): void;
+    error(object: object, message: string): void;
   };
   readonly getRecordsLimit: number;
   readonly idlePollMs: number;
@@ -190,8 +191,28 @@ export function createPoller(deps: PollerDeps): Poller {
       const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => id !== undefined);
       await store.ensure(shard.ShardId, parents);
     }
+    // Rows of shards trimmed from the stream (past its retention) are deleted, as KCL's lease
+    // clean-up does: on-demand streams reshard as traffic changes, every round reads the whole
+    // table, and a missing parent row counts as read to its end (so a trimmed parent never holds
+    // its children back). A shard trimmed before it was read to its end has lost records: said loudly.
+    const listed = new Set(shards.map((shard) => shard.ShardId));
+    let removed = false;
+    for (const row of rows) {
+      if (shards.length === 0 || listed.has(row.shardId) || held.has(row.shardId)) continue;
+      if (!(await store.remove(row))) continue;
+      sightings.delete(row.shardId);
+      removed = true;
+      metrics.trimmedLeasesRemoved.inc({ region, read_to_end: String(row.checkpoint.kind === 'shard-end') });
+      if (row.checkpoint.kind === 'shard-end')
+        logger.info({ shardId: row.shardId }, 'lease of a trimmed shard removed');
+      else
+        logger.error(
+          { shardId: row.shardId, checkpoint: row.checkpoint },
+          'shard trimmed from the stream before it was read to its end: its unread records are lost; lease removed',
+        );
+    }
     discoveredAt = performance.now();
-    return shards.some((shard) => shard.ShardId !== undefined && !known.has(shard.ShardId));
+    return removed || shards.some((shard) => shard.ShardId !== undefined && !known.has(shard.ShardId));
   }
 
   async function tick() {

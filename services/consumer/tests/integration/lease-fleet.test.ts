@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordCommand, SplitShardCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
@@ -157,5 +158,71 @@ describe.skipIf(kmsMissing)('Function: createPoller, several consumers of one re
     expect(await sum(fleet, 'consumer_records_read_total')).toBe(ids.length * 5);
     const lastVersions = await Promise.all(ids.map((id) => pipeline.storedRecord(region, id)));
     expect(lastVersions.map((record) => record?.version)).toEqual(ids.map(() => 5));
+  });
+  it('removes the lease rows of shards trimmed from the stream, says when one was never finished, and keeps every listed shard', async () => {
+    // Prepare: rows left by shards past the stream's retention (one read to its end, one whose
+    // owner died before releasing it, one never finished), and a split whose parent is still listed
+    fixture = await createPipelineFixture({ shardCount: 2 });
+    const pipeline = fixture;
+    const dynamodb = pipeline.clients.dynamodb(region);
+    const row = (shardId: string, checkpoint: string, owner?: string) =>
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: pipeline.checkpointTableName,
+          Item: {
+            id: { S: `${pipeline.streamName}/${shardId}` },
+            stream: { S: pipeline.streamName },
+            shardId: { S: shardId },
+            leaseCounter: { N: '7' },
+            checkpoint: { S: checkpoint },
+            parentShardIds: { L: [] },
+            ...(owner === undefined ? {} : { leaseOwner: { S: owner } }),
+          },
+        }),
+      );
+    await row('shardId-000000000097', 'SHARD_END', 'a-worker-that-died');
+    await row('shardId-000000000098', '49590338271490256608559692538361571095921575989136588898');
+    await row('shardId-000000000099', 'SHARD_END');
+    const kinesis = pipeline.clients.kinesis(region);
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: pipeline.streamName,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: String(2n ** 126n),
+      }),
+    );
+    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30 }, { StreamName: pipeline.streamName });
+
+    // Act
+    const a = await consumer(pipeline, 'clean-a');
+
+    // Assess
+    const shardIds = async () => {
+      const { Items } = await dynamodb.send(
+        new ScanCommand({ TableName: pipeline.checkpointTableName, ConsistentRead: true }),
+      );
+      return (Items ?? []).map((item) => ({ shardId: item.shardId?.S, checkpoint: item.checkpoint?.S }));
+    };
+    await eventually('the trimmed rows removed, the split parent read to its end, its children read', async () => {
+      const rows = await shardIds();
+      const parent = rows.find((entry) => entry.shardId === 'shardId-000000000000');
+      return rows.length === 4 && parent?.checkpoint === 'SHARD_END' && held([a]).join() === '3' ? rows : undefined;
+    });
+    const rows = await shardIds();
+    expect(rows.map((entry) => entry.shardId).sort()).toEqual([
+      'shardId-000000000000',
+      'shardId-000000000001',
+      'shardId-000000000002',
+      'shardId-000000000003',
+    ]);
+    // Removing the row of a shard trimmed unread is an alarm: its records were lost before anyone read them.
+    const lost = a.logger.lines.filter((line) => line.level === 'error');
+    expect(lost.map((line) => line.details.shardId)).toEqual(['shardId-000000000098']);
+    expect(
+      await metricValue(a.registry, 'consumer_trimmed_leases_removed_total', { region, read_to_end: 'false' }),
+    ).toBe(1);
+    expect(
+      await metricValue(a.registry, 'consumer_trimmed_leases_removed_total', { region, read_to_end: 'true' }),
+    ).toBe(2);
   });
 });
