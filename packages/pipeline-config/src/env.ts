@@ -73,3 +73,22 @@ export function oneOf<T extends string>(env: Env, name: string, accepted: readon
   }
   return value as T;
 }
+
+/**
+ * One endpoint per region for a service, from `AWS_ENDPOINT_URL_<SERVICE>_<REGION>` (the region in
+ * capitals, dashes as underscores: `AWS_ENDPOINT_URL_DYNAMODB_EU_WEST_1`), for a process that calls
+ * a service in several regions where each region is emulated apart. Undefined when none is set, so
+ * the SDK resolves endpoints as usual.
+ */
+export function regionalEndpoints(
+  env: Env,
+  service: string,
+  regions: readonly string[],
+): Record<string, string> | undefined {
+  const byRegion: Record<string, string> = {};
+  for (const region of regions) {
+    const value = raw(env, `AWS_ENDPOINT_URL_${service}_${region.toUpperCase().replaceAll('-', '_')}`);
+    if (value !== undefined) byRegion[region] = value;
+  }
+  return Object.keys(byRegion).length === 0 ? undefined : byRegion;
+}

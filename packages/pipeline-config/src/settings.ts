@@ -36,6 +36,8 @@ export interface PipelineSettings {
   readonly deadLetterTableName: string;
   /** Where each consumer keeps, per shard, the last sequence number it finished. */
   readonly checkpointTableName: string;
+  /** Where producers keep records a region's stream has not taken yet, until they are delivered there. */
+  readonly handoffTableName: string;
   /**
    * The one top-level item attribute the pipeline writes beside a record's own (stream, shard,
    * sequence number, arrival time). Records may use every other name.
@@ -113,6 +115,7 @@ export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): Pipel
     tableName,
     deadLetterTableName: stringWithDefault(env, 'DEAD_LETTER_TABLE_NAME', `${tableName}-dead-letters`),
     checkpointTableName: stringWithDefault(env, 'CHECKPOINT_TABLE_NAME', `${tableName}-checkpoints`),
+    handoffTableName: stringWithDefault(env, 'HANDOFF_TABLE_NAME', `${tableName}-handoff`),
     pipelineAttribute: pipelineAttribute(env),
     wrappingKeys: wrappingKeys(env, regions),
     cache: {

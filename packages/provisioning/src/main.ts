@@ -7,6 +7,7 @@ import { AwsClients, withStartupRetries } from '@records/aws-clients';
 import { loadProvisioningSettings } from '@records/pipeline-config';
 import { pino } from 'pino';
 import { provisionPipeline } from './provision.js';
+import { HANDOFF_TABLE_KEY } from './tables.js';
 
 const { pipeline, shardCount, logLevel } = loadProvisioningSettings(process.env);
 const logger = pino({ level: logLevel, base: { service: 'provision' } });
@@ -20,6 +21,7 @@ try {
       streamName: pipeline.streamName,
       shardCount,
       tableNames: [pipeline.tableName, pipeline.deadLetterTableName, pipeline.checkpointTableName],
+      keyedTables: [{ name: pipeline.handoffTableName, key: HANDOFF_TABLE_KEY }],
       ...(pipeline.wrappingKeys.kind === 'kms' ? { kmsKeyAlias: pipeline.wrappingKeys.alias } : {}),
       logger,
     }),

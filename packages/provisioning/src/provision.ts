@@ -2,7 +2,7 @@ import type { AwsClients } from '@records/aws-clients';
 import { ProvisioningError } from './errors.js';
 import { ensureKmsKey } from './kms-keys.js';
 import { ensureStream } from './streams.js';
-import { ensureTable } from './tables.js';
+import { ensureTable, type TableKey } from './tables.js';
 
 export interface ProvisionOptions {
   readonly clients: AwsClients;
@@ -11,6 +11,8 @@ export interface ProvisionOptions {
   readonly shardCount: number;
   /** The tables to create, each keyed by the string attribute `id` (records, dead letters, checkpoints). */
   readonly tableNames: readonly string[];
+  /** Tables with a key of their own (the hand-off table: `pk` and `version`). */
+  readonly keyedTables?: ReadonlyArray<{ readonly name: string; readonly key: TableKey }>;
   /** The KMS key alias to ensure in every region; leave unset when data keys are wrapped locally. */
   readonly kmsKeyAlias?: string;
   readonly logger?: { info(object: object, message: string): void };
@@ -34,6 +36,7 @@ export async function provisionPipeline(options: ProvisionOptions): Promise<Prov
           kmsKeyAlias === undefined ? undefined : ensureKmsKey(clients.kms(region), kmsKeyAlias),
           ensureStream(clients.kinesis(region), options.streamName, options.shardCount),
           ...options.tableNames.map((table) => ensureTable(clients.dynamodb(region), table)),
+          ...(options.keyedTables ?? []).map(({ name, key }) => ensureTable(clients.dynamodb(region), name, key)),
         ]);
         options.logger?.info(
           { region, stream: options.streamName, tables: options.tableNames, keyArn },

@@ -5,8 +5,25 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 
-/** Creates an on-demand table keyed by the string attribute `id` when absent, and waits until it is ACTIVE. */
-export async function ensureTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
+/** A table's key: string attributes, a partition key and optionally a sort key. */
+export interface TableKey {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+/** The producers' hand-off table: `<target region>#<bucket>`, then the record's version (oldest first). */
+export const HANDOFF_TABLE_KEY: TableKey = Object.freeze({ partitionKey: 'pk', sortKey: 'version' });
+
+/**
+ * Creates an on-demand table when absent (keyed by the string attribute `id` unless `key` says
+ * otherwise), and waits until it is ACTIVE.
+ */
+export async function ensureTable(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  key: TableKey = { partitionKey: 'id' },
+): Promise<void> {
+  const names = [key.partitionKey, ...(key.sortKey === undefined ? [] : [key.sortKey])];
   try {
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     if (Table?.TableStatus === 'ACTIVE') return;
@@ -16,8 +33,8 @@ export async function ensureTable(dynamodb: DynamoDBClient, tableName: string): 
       await dynamodb.send(
         new CreateTableCommand({
           TableName: tableName,
-          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: names.map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+          KeySchema: names.map((AttributeName, index) => ({ AttributeName, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );

@@ -6,7 +6,9 @@ import {
   integer,
   loadPipelineSettings,
   loadServiceSettings,
+  oneOf,
   type PipelineSettings,
+  regionalEndpoints,
   type ServiceSettings,
   stringList,
 } from '@records/pipeline-config';
@@ -39,6 +41,14 @@ export interface ProducerConfig extends ServiceSettings {
   readonly apiKeys: readonly string[];
   /** With API keys, /metrics asks for one too. */
   readonly metricsRequireApiKey: boolean;
+  /**
+   * Acknowledging a record while a region is down. `on`: a record is acknowledged once one region's
+   * stream took it and every other region has a hand-off entry, delivered later. `off`: only once
+   * every region's stream took it.
+   */
+  readonly handoff: HandoffConfig;
+  /** Per-region DynamoDB endpoints (`AWS_ENDPOINT_URL_DYNAMODB_<REGION>`), for the hand-off tables. */
+  readonly dynamodbEndpoints?: Readonly<Record<string, string>>;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: {
     readonly lingerMs: number;
@@ -47,6 +57,19 @@ export interface ProducerConfig extends ServiceSettings {
     /** What each shard is sent, at most: Kinesis's write limits unless lowered. */
     readonly pacing: { readonly recordsPerSecond: number; readonly bytesPerSecond: number };
   };
+}
+
+export interface HandoffConfig {
+  readonly enabled: boolean;
+  /** How long a region's stream is tried before the record waits for it in hand-off. */
+  readonly afterMs: number;
+  /** What may wait for one target region, over every table; past it, OVERLOADED. */
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  /** The repairer's pause between rounds while nothing is left to deliver. */
+  readonly repairIntervalMs: number;
+  /** How long a repairer's claim holds an entry. */
+  readonly claimMs: number;
 }
 
 // Long enough that guessing one is hopeless; a key is a secret, so the error never quotes it.
@@ -65,8 +88,10 @@ function apiKeys(env: Env): string[] {
 }
 
 export function loadProducerConfig(env: Env): ProducerConfig {
+  const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true });
+  const dynamodbEndpoints = regionalEndpoints(env, 'DYNAMODB', pipeline.regions);
   return deepFreeze({
-    pipeline: loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true }),
+    pipeline,
     ...loadServiceSettings(env, { port: 3000 }),
     maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', 256 * 1024, { min: 16, max: 256 * 1024 }),
     metricsPort: integer(env, 'METRICS_PORT', 9464, { min: 0, max: 65535 }),
@@ -77,6 +102,15 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
     apiKeys: apiKeys(env),
     metricsRequireApiKey: boolean(env, 'METRICS_REQUIRE_API_KEY', false),
+    handoff: {
+      enabled: oneOf(env, 'HANDOFF', ['on', 'off'], 'on') === 'on',
+      afterMs: integer(env, 'HANDOFF_AFTER_MS', 2_000, { min: 100, max: 60_000 }),
+      maxRecords: integer(env, 'HANDOFF_MAX_RECORDS', 100_000, { min: 1 }),
+      maxBytes: integer(env, 'HANDOFF_MAX_BYTES', 1024 * 1024 * 1024, { min: 1024 }),
+      repairIntervalMs: integer(env, 'HANDOFF_REPAIR_INTERVAL_MS', 1_000, { min: 10, max: 60_000 }),
+      claimMs: integer(env, 'HANDOFF_CLAIM_MS', 30_000, { min: 1_000, max: 600_000 }),
+    },
+    ...(dynamodbEndpoints === undefined ? {} : { dynamodbEndpoints }),
     batching: {
       lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),

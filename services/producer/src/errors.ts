@@ -82,3 +82,17 @@ export class StreamBacklogError extends ProducerErrors.OVERLOADED {
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/**
+ * A region's stream did not take the record and its hand-off backlog is at its bound
+ * (HANDOFF_MAX_RECORDS, HANDOFF_MAX_BYTES): turned away rather than kept without limit.
+ */
+export class HandoffBacklogFullError extends ProducerErrors.OVERLOADED {
+  readonly retryAfterMs = 5_000;
+  readonly region: string;
+
+  constructor(region: string) {
+    super();
+    this.region = region;
+  }
+}

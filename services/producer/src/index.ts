@@ -1,5 +1,7 @@
 export * from './config.js';
 export * from './errors.js';
+export * from './handoff/handoff-backlog.js';
+export * from './handoff/handoff-store.js';
 export * from './metrics.js';
 export * from './multi-region-pusher.js';
 export * from './producer.js';

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
 import { buildStatusApp, createServiceRegistry } from '@records/observability';
@@ -13,7 +15,11 @@ const config = loadProducerConfig(process.env);
 const { pipeline } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'producer' } });
 const registry = createServiceRegistry();
-const clients = new AwsClients({ observer: createAwsRequestMetrics(registry) });
+const clients = new AwsClients({
+  observer: createAwsRequestMetrics(registry),
+  // The hand-off tables of every region; where each region is emulated apart, each has its endpoint.
+  ...(config.dynamodbEndpoints === undefined ? {} : { endpoints: { dynamodb: config.dynamodbEndpoints } }),
+});
 
 const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
   resolveWrappingKeys({
@@ -30,6 +36,8 @@ const producer = createProducer({
   logger,
   putTimeoutMs: config.putTimeoutMs,
   batching: config.batching,
+  handoff: config.handoff,
+  instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
 });
 
 let ready = false;
@@ -58,7 +66,7 @@ closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }
   if (err !== undefined) logger.error({ err }, 'stopping after an unexpected error');
   else logger.info({ signal }, 'stopping');
   await app.close();
-  producer.close();
+  await producer.close();
   clients.destroy();
   await metricsServer.close();
 });

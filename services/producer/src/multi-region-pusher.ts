@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { isTransientAwsError } from '@records/aws-clients';
 import { retry } from '@records/retry';
-import { StreamBacklogError, StreamUnavailableError } from './errors.js';
+import { HandoffBacklogFullError, StreamBacklogError, StreamUnavailableError } from './errors.js';
+import type { HandoffBacklog } from './handoff/handoff-backlog.js';
+import type { HandoffStore, StoredHandoffEntry } from './handoff/handoff-store.js';
+import type { RegionBreakers } from './handoff/region-breakers.js';
 import type { ProducerMetrics } from './metrics.js';
 import { PutRecordsBatcher, type PutRecordsBatcherOptions } from './put-records-batcher.js';
 
@@ -24,6 +27,27 @@ export interface MultiRegionPusherOptions {
   readonly putTimeoutMs: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
+  /** Without it, a record is acknowledged only once every region's stream took it. */
+  readonly handoff?: PusherHandoff;
+}
+
+/** Acknowledging a record that some regions have not taken yet, once it waits for them in a hand-off table. */
+export interface PusherHandoff {
+  /** Each region's hand-off table. */
+  readonly store: (region: string) => HandoffStore;
+  readonly backlog: HandoffBacklog;
+  readonly breakers: RegionBreakers;
+  /** How long a region is tried before the record waits for it in hand-off instead. */
+  readonly afterMs: number;
+  /** Wall-clock ms, for each entry's `createdAt`. */
+  readonly now: () => number;
+}
+
+/** What a push did: where each region that took the record holds it, and the regions it waits for in hand-off. */
+export interface PushResult {
+  readonly regions: Record<string, StreamPosition>;
+  /** Regions whose stream has not taken the record yet; a hand-off entry will deliver it there. */
+  readonly pending: readonly string[];
 }
 
 /**
@@ -93,12 +117,43 @@ export class MultiRegionPusher {
     for (const batcher of this.#batchers.values()) batcher.flush();
   }
 
-  async push(id: string, ciphertext: Uint8Array): Promise<Record<string, StreamPosition>> {
-    const { regions, metrics, logger, putTimeoutMs } = this.#options;
+  /** Puts one record to one region's stream, retried until `signal` aborts. */
+  #putTo(
+    region: string,
+    id: string,
+    key: string,
+    ciphertext: Uint8Array,
+    signal: AbortSignal,
+  ): Promise<StreamPosition> {
+    const { logger } = this.#options;
+    return retry(() => this.#batcher(region).put(ciphertext, key, signal), {
+      attempts: Number.POSITIVE_INFINITY,
+      minDelayMs: 100,
+      maxDelayMs: 2_000,
+      signal,
+      // A refusal that says the request itself is wrong is not tried again.
+      shouldRetry: isTransientAwsError,
+      onRetry: (error, attempt) =>
+        logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
+    });
+  }
+
+  /** A hand-off entry's record, put to its target region through the region's breaker (the repairer's probe). */
+  async deliver(target: string, entry: StoredHandoffEntry, signal: AbortSignal): Promise<void> {
+    const handoff = this.#options.handoff;
+    const put = () => this.#putTo(target, entry.id, partitionKey(entry.id), entry.ciphertext, signal);
+    await (handoff === undefined ? put() : handoff.breakers.execute(target, put));
+    this.#options.metrics?.kinesisPuts.inc({ region: target, outcome: 'delivered' });
+  }
+
+  async push(id: string, ciphertext: Uint8Array, version: string): Promise<PushResult> {
+    const { regions, metrics, logger, putTimeoutMs, handoff } = this.#options;
     // A region that is behind turns the record away now, before any region has it: OVERLOADED at
     // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record's shard has more
     // queued than it takes in a quarter of the budget, or the oldest unfinished push to the region
     // has already waited that long (the stream is slower than what is sent to it, whatever the cause).
+    // With hand-off, a region that is behind, or whose breaker is open, is not put to: the record
+    // waits for it in hand-off, unless every region is behind.
     const key = partitionKey(id);
     const now = performance.now();
     const waits = regions.map((region) =>
@@ -108,34 +163,34 @@ export class MultiRegionPusher {
       ),
     );
     const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > putTimeoutMs / 4);
-    if (backlogged.length > 0) {
+    const skipped =
+      handoff === undefined
+        ? []
+        : regions.filter((region) => backlogged.includes(region) || handoff.breakers.isOpen(region));
+    if (handoff === undefined ? backlogged.length > 0 : skipped.length === regions.length) {
       for (const region of backlogged) metrics?.kinesisPuts.inc({ region, outcome: 'backlogged' });
       throw new StreamBacklogError(Math.max(...waits));
     }
+    for (const region of skipped) {
+      if (!handoff?.backlog.admits(region, ciphertext.byteLength)) throw new HandoffBacklogFullError(region);
+    }
     // One deadline for every region: each is retried within it, and a silent one is cut off at it.
-    const deadline = AbortSignal.timeout(putTimeoutMs);
+    const deadline = AbortSignal.timeout(handoff?.afterMs ?? putTimeoutMs);
     const token = {};
+    const tried = regions.filter((region) => !skipped.includes(region));
     const results = await Promise.allSettled(
-      regions.map((region) =>
+      tried.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
-        this.#track(region, token, now, () =>
-          retry(() => this.#batcher(region).put(ciphertext, key, deadline), {
-            attempts: Number.POSITIVE_INFINITY,
-            minDelayMs: 100,
-            maxDelayMs: 2_000,
-            signal: deadline,
-            // A refusal that says the request itself is wrong is not tried again.
-            shouldRetry: isTransientAwsError,
-            onRetry: (error, attempt) =>
-              logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
-          }),
-        ),
+        this.#track(region, token, now, () => {
+          const put = () => this.#putTo(region, id, key, ciphertext, deadline);
+          return handoff === undefined ? put() : handoff.breakers.execute(region, put);
+        }),
       ),
     );
     const positions: Record<string, StreamPosition> = {};
-    const failed: string[] = [];
+    const failed: string[] = [...skipped];
     results.forEach((result, index) => {
-      const region = regions[index] as string;
+      const region = tried[index] as string;
       metrics?.kinesisPuts.inc({ region, outcome: result.status === 'fulfilled' ? 'success' : 'error' });
       if (result.status === 'fulfilled') positions[region] = result.value;
       else {
@@ -143,10 +198,55 @@ export class MultiRegionPusher {
         logger?.warn({ id, region, reason: errorName(result.reason) }, 'put to region stream failed');
       }
     });
-    if (failed.length > 0) {
+    const accepted = Object.keys(positions);
+    if (failed.length > 0 && (handoff === undefined || accepted.length === 0)) {
       const cause = results.find((result) => result.status === 'rejected')?.reason;
-      throw new StreamUnavailableError(id, failed, { cause, acceptedRegions: Object.keys(positions) });
+      throw new StreamUnavailableError(id, failed, { cause, acceptedRegions: accepted });
     }
-    return positions;
+    if (handoff !== undefined && failed.length > 0)
+      await this.#handOff(handoff, { id, version, ciphertext }, failed, accepted);
+    return { regions: positions, pending: failed };
+  }
+
+  /**
+   * Writes a hand-off entry for each region that did not take the record, into the table of a
+   * region that did (then any other region's), within the hand-off budget. Only once every entry is
+   * written is the record acknowledged; otherwise the answer is STREAM_UNAVAILABLE, as without hand-off.
+   */
+  async #handOff(
+    handoff: PusherHandoff,
+    record: { id: string; version: string; ciphertext: Uint8Array },
+    targets: readonly string[],
+    accepted: readonly string[],
+  ): Promise<void> {
+    const { regions, metrics, logger } = this.#options;
+    const signal = AbortSignal.timeout(handoff.afterMs);
+    for (const target of targets) {
+      if (!handoff.backlog.admits(target, record.ciphertext.byteLength)) throw new HandoffBacklogFullError(target);
+      const tables = [...accepted, ...regions.filter((region) => !accepted.includes(region))].filter(
+        (region) => region !== target,
+      );
+      let written: string | undefined;
+      let lastError: unknown;
+      for (const tableRegion of tables) {
+        const createdAt = handoff.now();
+        try {
+          await handoff.store(tableRegion).put({ target, ...record, createdAt }, signal);
+          handoff.backlog.added(target, tableRegion, record.ciphertext.byteLength, createdAt);
+          written = tableRegion;
+          break;
+        } catch (error) {
+          lastError = error;
+          logger?.warn(
+            { id: record.id, target, table: tableRegion, reason: errorName(error) },
+            'hand-off write failed',
+          );
+        }
+      }
+      metrics?.handoffWrites.inc({ target_region: target, outcome: written === undefined ? 'error' : 'success' });
+      if (written === undefined) {
+        throw new StreamUnavailableError(record.id, targets, { cause: lastError, acceptedRegions: accepted });
+      }
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AwsClients } from '@records/aws-clients';
 import {
   CoalescingCachingMaterialsManager,
@@ -7,8 +8,13 @@ import {
 import { multiRegionKeyring, RecordEncryptor, type ResolvedWrappingKeys } from '@records/envelope';
 import type { PipelineSettings } from '@records/pipeline-config';
 import type { Registry } from 'prom-client';
-import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
-import { MultiRegionPusher } from './multi-region-pusher.js';
+import type { HandoffConfig } from './config.js';
+import { HandoffBacklog } from './handoff/handoff-backlog.js';
+import { HandoffRepairer } from './handoff/handoff-repairer.js';
+import { HandoffStore } from './handoff/handoff-store.js';
+import { RegionBreakers } from './handoff/region-breakers.js';
+import { createProducerMetrics, type ProducerMetrics, registerHandoffGauges } from './metrics.js';
+import { MultiRegionPusher, type PusherHandoff } from './multi-region-pusher.js';
 import { createRecordIngestor, type RecordIngestor } from './record-ingestor.js';
 import type { ShardPacing } from './shard-pacer.js';
 
@@ -22,7 +28,7 @@ export interface ProducerDeps {
   /** Every region's wrapping key, resolved. */
   readonly keys: ResolvedWrappingKeys;
   readonly registry: Registry;
-  readonly logger: { debug: LogFn; warn: LogFn; error: LogFn };
+  readonly logger: { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
   /** Tests shorten the cache's back-off. */
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
   /** How long a failing or silent region is retried before a push fails (PUT_TIMEOUT_MS); default 10 s. */
@@ -32,6 +38,10 @@ export interface ProducerDeps {
    * and paced per shard (PUT_SHARD_RECORDS_PER_SECOND, PUT_SHARD_BYTES_PER_SECOND).
    */
   readonly batching?: Partial<ProducerBatching>;
+  /** Hand-off (HANDOFF and its settings); without it, a record is acknowledged only once every region took it. */
+  readonly handoff?: HandoffConfig;
+  /** Names this process on the hand-off claims it takes. */
+  readonly instanceId?: string;
 }
 
 export interface ProducerBatching {
@@ -52,8 +62,8 @@ export const DEFAULT_BATCHING: ProducerBatching = Object.freeze({
 export interface Producer {
   readonly ingest: RecordIngestor;
   readonly metrics: ProducerMetrics;
-  /** Drops the cached data keys. */
-  close(): void;
+  /** Stops the hand-off repairer and drops the cached data keys. */
+  close(): Promise<void>;
 }
 
 /**
@@ -74,6 +84,7 @@ export function createProducer(deps: ProducerDeps): Producer {
     logger: deps.logger,
   });
   const metrics = createProducerMetrics(registry);
+  const handoff = deps.handoff?.enabled ? buildHandoff(deps) : undefined;
   const pusher = new MultiRegionPusher({
     regions: pipeline.regions,
     streamName: pipeline.streamName,
@@ -82,7 +93,25 @@ export function createProducer(deps: ProducerDeps): Producer {
     logger: deps.logger,
     putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
     batching: { ...DEFAULT_BATCHING, ...deps.batching },
+    ...(handoff === undefined ? {} : { handoff: handoff.pusher }),
   });
+  const repairer =
+    handoff === undefined || deps.handoff === undefined
+      ? undefined
+      : new HandoffRepairer({
+          regions: pipeline.regions,
+          store: handoff.pusher.store,
+          backlog: handoff.pusher.backlog,
+          deliver: (target, entry, signal) => pusher.deliver(target, entry, signal),
+          owner: deps.instanceId ?? randomUUID(),
+          claimMs: deps.handoff.claimMs,
+          intervalMs: deps.handoff.repairIntervalMs,
+          batchSize: 100,
+          now: Date.now,
+          logger: deps.logger,
+          onDelivered: (target) => metrics.handoffDelivered.inc({ target_region: target }),
+        });
+  repairer?.start();
   const ingest = createRecordIngestor({
     streamName: pipeline.streamName,
     pipelineAttribute: pipeline.pipelineAttribute,
@@ -96,9 +125,45 @@ export function createProducer(deps: ProducerDeps): Producer {
   return {
     ingest,
     metrics,
-    close: () => {
+    close: async () => {
+      await repairer?.stop();
       pusher.flush();
       materials.close();
+    },
+  };
+}
+
+function buildHandoff(deps: ProducerDeps): { pusher: PusherHandoff } {
+  const { pipeline, clients, registry, logger } = deps;
+  const config = deps.handoff as HandoffConfig;
+  const stores = new Map(
+    pipeline.regions.map((region) => [
+      region,
+      new HandoffStore({ dynamodb: clients.dynamodb(region), tableName: pipeline.handoffTableName }),
+    ]),
+  );
+  const backlog = new HandoffBacklog({ maxRecords: config.maxRecords, maxBytes: config.maxBytes });
+  const breakers = new RegionBreakers({
+    failures: 3,
+    probeAfterMs: 1_000,
+    onChange: (region, open) =>
+      open
+        ? logger.warn({ region }, 'region stream breaker open: records wait for it in hand-off')
+        : logger.warn({ region }, 'region stream breaker closed: records are put to it again'),
+  });
+  registerHandoffGauges(registry, {
+    regions: pipeline.regions,
+    pending: (target) => backlog.pending(target),
+    isOpen: (region) => breakers.isOpen(region),
+    now: Date.now,
+  });
+  return {
+    pusher: {
+      store: (region) => stores.get(region) as HandoffStore,
+      backlog,
+      breakers,
+      afterMs: config.afterMs,
+      now: Date.now,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RecordEncryptor } from '@records/envelope';
 import type { MultiRegionPusher, StreamPosition } from './multi-region-pusher.js';
 import { prepareRecord, type RecordInput } from './record.js';
@@ -5,6 +6,8 @@ import { prepareRecord, type RecordInput } from './record.js';
 export interface IngestResult {
   readonly id: string;
   readonly regions: Readonly<Record<string, StreamPosition>>;
+  /** Regions whose stream has not taken the record yet: a hand-off entry delivers it there. */
+  readonly pending: readonly string[];
 }
 
 export interface RecordIngestorDeps {
@@ -28,7 +31,9 @@ export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
     } finally {
       plaintext.fill(0);
     }
-    const regions = await deps.pusher.push(record.id, ciphertext);
-    return { id: record.id, regions };
+    // PLACEHOLDER until versions land: a unique, time-ordered name for the hand-off entry.
+    const version = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}`;
+    const { regions, pending } = await deps.pusher.push(record.id, ciphertext, version);
+    return { id: record.id, regions, pending };
   };
 }

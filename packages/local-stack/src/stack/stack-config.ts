@@ -20,6 +20,8 @@ export interface StackConfig {
   readonly producerPort: number;
   /** The producer's /metrics, apart from its ingest port; 0 picks a free port. */
   readonly producerMetricsPort: number;
+  /** Producer processes; the first listens on PRODUCER_PORT, the others on free ports (stack.json lists them). */
+  readonly producers: number;
   /** The first consumer listens here, each next one (region by region) on the port after; 0 picks free ports. */
   readonly consumerBasePort: number;
   readonly shardCount: number;
@@ -47,6 +49,7 @@ export function loadStackConfig(env: Env, cwd: string): StackConfig {
     stackFile: resolve(stateDirectory, 'stack.json'),
     producerPort: integer(env, 'PRODUCER_PORT', 3000, { min: 0, max: 65535 }),
     producerMetricsPort: integer(env, 'PRODUCER_METRICS_PORT', 9464, { min: 0, max: 65535 }),
+    producers: integer(env, 'PRODUCERS', 1, { min: 1, max: 8 }),
     consumerBasePort: integer(env, 'CONSUMER_BASE_PORT', 3001, { min: 0, max: 65535 }),
     shardCount: integer(env, 'SHARD_COUNT', 2, { min: 1, max: 64 }),
     consumersPerRegion: integer(env, 'CONSUMERS_PER_REGION', 1, { min: 1, max: 16 }),

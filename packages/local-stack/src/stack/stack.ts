@@ -1,7 +1,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AwsClients } from '@records/aws-clients';
-import { provisionPipeline } from '@records/provisioning';
+import { HANDOFF_TABLE_KEY, provisionPipeline } from '@records/provisioning';
 import getPort from 'get-port';
 import { type EmulatorSet, startEmulatorSet } from '../emulators/emulator-set.js';
 import { ensurePrivateFolder, ensureRawAesKeys } from './raw-aes-keys.js';
@@ -11,7 +11,14 @@ import type { StackConfig } from './stack-config.js';
 
 /** The shape of `.local/stack.json`: where everything runs. */
 export interface StackDescription {
+  /** The first producer: the one to post to when there is one. */
   readonly producer: { readonly url: string; readonly metricsUrl: string; readonly pid: number | undefined };
+  /** Every producer, `PRODUCERS` of them, each taking records on its own port and sharing the hand-off work. */
+  readonly producers: ReadonlyArray<{
+    readonly url: string;
+    readonly metricsUrl: string;
+    readonly pid: number | undefined;
+  }>;
   /** Every consumer, `CONSUMERS_PER_REGION` of them in each region, sharing its shards by lease. */
   readonly consumers: ReadonlyArray<{
     readonly region: string;
@@ -52,6 +59,10 @@ const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY:
 
 async function port(preferred: number): Promise<number> {
   return preferred === 0 ? getPort() : preferred;
+}
+
+function describeProducer(producer: { url: string; metricsUrl: string; service: SupervisedService }) {
+  return { url: producer.url, metricsUrl: producer.metricsUrl, pid: producer.service.pid };
 }
 
 /**
@@ -119,6 +130,7 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
         streamName: pipeline.streamName,
         shardCount: config.shardCount,
         tableNames: [pipeline.tableName, pipeline.deadLetterTableName, pipeline.checkpointTableName],
+        keyedTables: [{ name: pipeline.handoffTableName, key: HANDOFF_TABLE_KEY }],
         ...(wrapping.kind === 'kms' ? { kmsKeyAlias: wrapping.alias } : {}),
       });
     } finally {
@@ -161,18 +173,39 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
       return service;
     };
 
-    const producerPort = await port(config.producerPort);
-    const producerMetricsPort = await port(config.producerMetricsPort);
     const firstRegion = pipeline.regions[0] as string;
     const producerEndpoints = endpointsOf(firstRegion);
-    const producer = spawnService('producer', SERVICE_ENTRY.producer, {
-      ...baseEnv,
-      PORT: String(producerPort),
-      METRICS_PORT: String(producerMetricsPort),
-      HOST: '127.0.0.1',
-      AWS_ENDPOINT_URL_KINESIS: producerEndpoints.kinesis,
-      ...(producerEndpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: producerEndpoints.kms }),
-    });
+    // Each region's hand-off table is in that region's DynamoDB: one endpoint per region.
+    const dynamodbByRegion = Object.fromEntries(
+      pipeline.regions.map((region) => [
+        `AWS_ENDPOINT_URL_DYNAMODB_${region.toUpperCase().replaceAll('-', '_')}`,
+        endpointsOf(region).dynamodb,
+      ]),
+    );
+    const producers = await Promise.all(
+      Array.from({ length: config.producers }, async (_, index) => {
+        // The first on the configured ports; the others on free ports, listed in stack.json.
+        const at = (base: number) => port(index === 0 ? base : 0);
+        const [producerPort, metricsPort] = await Promise.all([
+          at(config.producerPort),
+          at(config.producerMetricsPort),
+        ]);
+        const service = spawnService(
+          config.producers === 1 ? 'producer' : `producer-${index}`,
+          SERVICE_ENTRY.producer,
+          {
+            ...baseEnv,
+            PORT: String(producerPort),
+            METRICS_PORT: String(metricsPort),
+            HOST: '127.0.0.1',
+            AWS_ENDPOINT_URL_KINESIS: producerEndpoints.kinesis,
+            ...dynamodbByRegion,
+            ...(producerEndpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: producerEndpoints.kms }),
+          },
+        );
+        return { url: `http://127.0.0.1:${producerPort}`, metricsUrl: `http://127.0.0.1:${metricsPort}`, service };
+      }),
+    );
     const perRegion = config.consumersPerRegion;
     const consumers = await Promise.all(
       pipeline.regions.flatMap((region, regionIndex) =>
@@ -194,14 +227,14 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
         }),
       ),
     );
-    const producerUrl = `http://127.0.0.1:${producerPort}`;
     await Promise.all([
-      waitUntilReady('producer', `${producerUrl}/readyz`, 120_000),
+      ...producers.map(({ url }, index) => waitUntilReady(`producer ${index}`, `${url}/readyz`, 120_000)),
       ...consumers.map(({ region, url }) => waitUntilReady(`consumer ${region}`, `${url}/readyz`, 120_000)),
     ]);
 
     describe = (): StackDescription => ({
-      producer: { url: producerUrl, metricsUrl: `http://127.0.0.1:${producerMetricsPort}`, pid: producer.pid },
+      producer: describeProducer(producers[0] as (typeof producers)[number]),
+      producers: producers.map(describeProducer),
       consumers: consumers.map(({ region, index, url, service }) => ({ region, index, url, pid: service.pid })),
       stream: pipeline.streamName,
       table: pipeline.tableName,

@@ -61,6 +61,10 @@ export class KmsProxy {
   #answer: ErrorAnswer = INTERNAL_ERROR;
   #failingEntries = 0;
   #droppedConnections = 0;
+  /** One region cut off while the others go on, as a regional outage looks to a multi-region client. */
+  #cut: { region: string; mode: 'refuse' | 'silent' } | undefined;
+  /** Requests held by a silent cut, dropped when it ends, as a connection that timed out. */
+  readonly #held = new Set<IncomingMessage>();
 
   private constructor(server: Server, target: URL) {
     this.#server = server;
@@ -126,8 +130,19 @@ export class KmsProxy {
     this.#failingEntries = calls;
   }
 
+  /**
+   * Cuts only `region`'s requests (by their credential scope): `refuse` drops the connection as
+   * soon as the request is read, `silent` takes the request and never answers.
+   */
+  cutRegion(region: string, mode: 'refuse' | 'silent'): void {
+    this.#cut = { region, mode };
+  }
+
   /** Forwards every request again. */
   restore(): void {
+    this.#cut = undefined;
+    for (const held of this.#held) held.socket.destroy();
+    this.#held.clear();
     this.#refusing = undefined;
     this.#failingEntries = 0;
     this.switchTo('forward');
@@ -211,6 +226,18 @@ export class KmsProxy {
     const operation = target.slice(target.indexOf('.') + 1) || 'Unknown';
     const region = CREDENTIAL_SCOPE.exec(String(incoming.headers.authorization ?? ''))?.[1] ?? 'unknown';
     const refusing = this.#refusing;
+    if (this.#cut !== undefined && this.#cut.region === region) {
+      this.#calls.push({ operation, region, refused: true });
+      if (this.#cut.mode === 'refuse') {
+        this.#droppedConnections++;
+        incoming.socket.destroy();
+      } else {
+        this.#held.add(incoming);
+        incoming.once('close', () => this.#held.delete(incoming));
+        incoming.resume();
+      }
+      return;
+    }
     if (this.#mode === 'silent') {
       // Read the request, answer nothing; the connection closes with the proxy.
       this.#calls.push({ operation, region, refused: true });

@@ -27,7 +27,7 @@ export default async function recordsRoute(app: FastifyInstance, { ingest, metri
       schema: {
         summary: 'Put one record on the stream of every region',
         description:
-          '201 once every region took it. 503 STREAM_UNAVAILABLE names the regions that did not: retry with the same id.',
+          '201 once every region took it, or (with hand-off) once one region took it and every other region has a durable hand-off entry: `pending` names those. 503 STREAM_UNAVAILABLE names the regions that did not: retry with the same id.',
         body: { $ref: 'Record#' },
         response: { 201: { $ref: 'IngestResult#' }, ...errorResponses },
       },

@@ -28,14 +28,23 @@ export const recordSchema = {
   },
 } as const;
 
-/** `201` of POST /records: the record's id and its position in every region's stream. */
+/** The regions a record still waits for in hand-off. */
+const pendingSchema = {
+  type: 'array',
+  items: { type: 'string' },
+  description:
+    'Regions whose stream has not taken the record yet. A durable hand-off entry delivers it there once the region takes writes again; nothing is to be retried.',
+} as const;
+
+/** `201` of POST /records: the record's id, its position in each region's stream that took it, and the regions it waits for. */
 export const ingestResultSchema = {
   $id: 'IngestResult',
   type: 'object',
-  required: ['id', 'regions'],
+  required: ['id', 'regions', 'pending'],
   properties: {
     id: { type: 'string' },
     regions: { type: 'object', additionalProperties: positionSchema, description: 'By region.' },
+    pending: pendingSchema,
   },
 } as const;
 
@@ -56,6 +65,7 @@ export const batchResultSchema = {
           status: { type: 'integer', description: '201, or the status POST /records would have answered.' },
           id: { type: 'string' },
           regions: ingestResultSchema.properties.regions,
+          pending: pendingSchema,
           error: { $ref: 'Error#/properties/error' },
         },
       },

@@ -160,7 +160,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     // Act
     const result = await producer.ingest({ id, count: 12345678901234567890n, ratio: 0.25, tags: ['a'] });
     const fromText = await producer.ingest(`{"id":"${id}-text","exact":1.2345678901234567890123456789012345678}`);
-    producer.close();
+    await producer.close();
 
     // Assess
     expect(Object.keys(result.regions).sort()).toEqual([...regions].sort());
@@ -280,7 +280,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
 
     // Act
     const results = await Promise.all(ids.map((id) => producer.ingest({ id })));
-    producer.close();
+    await producer.close();
     const calls = proxy.count({ operation: 'PutRecords' });
 
     // Assess: 20 of 40 throttled, then 10 of those 20, then the rest taken: three calls or more
@@ -333,6 +333,6 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       const keys = new Set(await partitionKeysInStream(region));
       expect(accepted.filter((answer) => !keys.has(partitionKey(answer.id)))).toEqual([]);
     }
-    producer.close();
+    await producer.close();
   });
 });

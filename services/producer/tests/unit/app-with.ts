@@ -31,7 +31,9 @@ export async function appWith(
 }
 
 /** The real ingestor, over an encryptor and a pusher that need no AWS. */
-export function realIngestor(push = async () => ({ 'us-east-1': POSITION, 'eu-west-1': POSITION })): RecordIngestor {
+export function realIngestor(
+  push = async () => ({ regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] }),
+): RecordIngestor {
   return createRecordIngestor({
     streamName: 'records',
     pipelineAttribute: '_pipeline',

@@ -21,7 +21,11 @@ describe('Function: buildApp', () => {
 
     // Assess
     expect(response.statusCode).toBe(201);
-    expect(response.json()).toEqual({ id: 'r-1', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION } });
+    expect(response.json()).toEqual({
+      id: 'r-1',
+      regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION },
+      pending: [],
+    });
   });
 
   it.each([
@@ -148,7 +152,7 @@ describe('Function: buildApp', () => {
     let ingested = 0;
     app = await appWith(async () => {
       ingested += 1;
-      return { id: 'r-1', regions: {} };
+      return { id: 'r-1', regions: {}, pending: [] };
     });
     await app.ready();
     // light-my-request holds an old-style (stream 1) payload until it ends and only then hands the
@@ -252,9 +256,11 @@ describe('Function: buildApp', () => {
     // Prepare: every push waits until the test lets it go
     const waiting: (() => void)[] = [];
     const push = () =>
-      new Promise<{ 'us-east-1': typeof POSITION; 'eu-west-1': typeof POSITION }>((resolve) => {
-        waiting.push(() => resolve({ 'us-east-1': POSITION, 'eu-west-1': POSITION }));
-      });
+      new Promise<{ regions: { 'us-east-1': typeof POSITION; 'eu-west-1': typeof POSITION }; pending: never[] }>(
+        (resolve) => {
+          waiting.push(() => resolve({ regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] }));
+        },
+      );
     const registry = new Registry();
     app = await appWith(realIngestor(push), {
       registry,
@@ -383,9 +389,9 @@ describe('Function: buildApp', () => {
       accepted: 2,
       failed: 2,
       results: [
-        { status: 201, id: 'b-1', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION } },
+        { status: 201, id: 'b-1', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] },
         { status: 400, error: { code: 'RECORD_NOT_OBJECT', message: expect.any(String) } },
-        { status: 201, id: 'b-2', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION } },
+        { status: 201, id: 'b-2', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] },
         { status: 400, error: { code: 'RECORD_NOT_STORABLE', message: expect.any(String) } },
       ],
     });

@@ -111,7 +111,7 @@ describe('Route: POST /records, validated by its schema', () => {
             return Uint8Array.from(plaintext);
           },
         },
-        pusher: { push: async () => ({}) },
+        pusher: { push: async () => ({ regions: {}, pending: [] }) },
       }),
     );
 

@@ -14,7 +14,7 @@ describe('Function: createRecordIngestor', () => {
           throw new Error('no data key');
         },
       },
-      pusher: { push: async () => ({}) },
+      pusher: { push: async () => ({ regions: {}, pending: [] }) },
     });
 
     // Act
@@ -42,7 +42,7 @@ describe('Function: createRecordIngestor', () => {
       pusher: {
         push: async (_id, ciphertext) => {
           pushed = ciphertext;
-          return {};
+          return { regions: {}, pending: [] };
         },
       },
     });

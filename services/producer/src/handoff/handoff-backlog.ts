@@ -1,0 +1,90 @@
+/** Bounds on what may wait for one target region, over every hand-off table. */
+export interface HandoffLimits {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+}
+
+/** What one target region has waiting, over every table. */
+export interface PendingHandoffs {
+  readonly entries: number;
+  readonly bytes: number;
+  /** Wall-clock ms of the oldest entry's write, or undefined when none waits. */
+  readonly oldestCreatedAt: number | undefined;
+}
+
+interface Count {
+  entries: number;
+  bytes: number;
+  oldestCreatedAt: number | undefined;
+}
+
+/**
+ * The backlog of every target region, as the tables last said (each repairer round counts them)
+ * plus what this process wrote and delivered since. Other producer processes' writes show at the
+ * next count, so the bound holds to within what the others write in one round.
+ */
+export class HandoffBacklog {
+  readonly #limits: HandoffLimits;
+  /** Per target, per table region. */
+  readonly #counts = new Map<string, Map<string, Count>>();
+
+  constructor(limits: HandoffLimits) {
+    this.#limits = limits;
+  }
+
+  get limits(): HandoffLimits {
+    return this.#limits;
+  }
+
+  #count(target: string, tableRegion: string): Count {
+    let byTable = this.#counts.get(target);
+    if (byTable === undefined) {
+      byTable = new Map();
+      this.#counts.set(target, byTable);
+    }
+    let count = byTable.get(tableRegion);
+    if (count === undefined) {
+      count = { entries: 0, bytes: 0, oldestCreatedAt: undefined };
+      byTable.set(tableRegion, count);
+    }
+    return count;
+  }
+
+  /** What a table holds for `target`, counted now: it replaces the running count for that table. */
+  counted(target: string, tableRegion: string, counted: PendingHandoffs): void {
+    Object.assign(this.#count(target, tableRegion), counted);
+  }
+
+  added(target: string, tableRegion: string, bytes: number, createdAt: number): void {
+    const count = this.#count(target, tableRegion);
+    count.entries += 1;
+    count.bytes += bytes;
+    count.oldestCreatedAt ??= createdAt;
+  }
+
+  delivered(target: string, tableRegion: string, bytes: number): void {
+    const count = this.#count(target, tableRegion);
+    count.entries = Math.max(0, count.entries - 1);
+    count.bytes = Math.max(0, count.bytes - bytes);
+    if (count.entries === 0) count.oldestCreatedAt = undefined;
+  }
+
+  pending(target: string): PendingHandoffs {
+    let entries = 0;
+    let bytes = 0;
+    let oldestCreatedAt: number | undefined;
+    for (const count of this.#counts.get(target)?.values() ?? []) {
+      entries += count.entries;
+      bytes += count.bytes;
+      if (count.oldestCreatedAt !== undefined && count.oldestCreatedAt < (oldestCreatedAt ?? Number.POSITIVE_INFINITY))
+        oldestCreatedAt = count.oldestCreatedAt;
+    }
+    return { entries, bytes, oldestCreatedAt };
+  }
+
+  /** Whether one more entry of `bytes` for `target` stays within the bounds. */
+  admits(target: string, bytes: number): boolean {
+    const { entries, bytes: held } = this.pending(target);
+    return entries + 1 <= this.#limits.maxRecords && held + bytes <= this.#limits.maxBytes;
+  }
+}
