@@ -16,6 +16,7 @@ describe('Function: loadPipelineSettings', () => {
       tableName: 'records',
       deadLetterTableName: 'records-dead-letters',
       checkpointTableName: 'records-checkpoints',
+      handoffTableName: 'records-handoff',
       pipelineAttribute: '_pipeline',
       wrappingKeys: { kind: 'kms', alias: 'alias/records' },
       cache: {

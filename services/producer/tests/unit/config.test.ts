@@ -26,6 +26,40 @@ describe('Function: loadProducerConfig', () => {
     });
   });
 
+  it('returns hand-off on with its documented bounds when nothing is set, and no regional endpoints', () => {
+    // Act
+    const config = loadProducerConfig({});
+
+    // Assess
+    expect(config.handoff).toEqual({
+      enabled: true,
+      afterMs: 2_000,
+      maxRecords: 100_000,
+      maxBytes: 1024 * 1024 * 1024,
+      repairIntervalMs: 1_000,
+      claimMs: 30_000,
+    });
+    expect(config.pipeline.handoffTableName).toBe('records-handoff');
+    expect(config.dynamodbEndpoints).toBeUndefined();
+  });
+
+  it('turns hand-off off with HANDOFF=off, and reads one DynamoDB endpoint per region', () => {
+    // Act
+    const config = loadProducerConfig({
+      HANDOFF: 'off',
+      AWS_ENDPOINT_URL_DYNAMODB_US_EAST_1: 'http://127.0.0.1:1',
+      AWS_ENDPOINT_URL_DYNAMODB_EU_WEST_1: 'http://127.0.0.1:2',
+    });
+
+    // Assess
+    expect(config.handoff.enabled).toBe(false);
+    expect(config.dynamodbEndpoints).toEqual({ 'us-east-1': 'http://127.0.0.1:1', 'eu-west-1': 'http://127.0.0.1:2' });
+  });
+
+  it('throws a ConfigError naming HANDOFF when it is neither on nor off', () => {
+    expect(() => loadProducerConfig({ HANDOFF: 'maybe' })).toThrow('HANDOFF: must be one of on, off, got "maybe"');
+  });
+
   it.each([
     ['PUT_TIMEOUT_MS', '60001'],
     ['MAX_IN_FLIGHT_RECORDS', '0'],
