@@ -3,6 +3,8 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { DeployConfig } from './config.js';
 
 const keysIn = (region: string) => `arn:${Aws.PARTITION}:kms:${region}:${Aws.ACCOUNT_ID}:key/*`;
+const tableArn = (region: string, name: string) =>
+  `arn:${Aws.PARTITION}:dynamodb:${region}:${Aws.ACCOUNT_ID}:table/${name}`;
 export const streamArn = (region: string, name: string) =>
   `arn:${Aws.PARTITION}:kinesis:${region}:${Aws.ACCOUNT_ID}:stream/${name}`;
 
@@ -50,6 +52,13 @@ export function producerStatements(config: DeployConfig): PolicyStatement[] {
       effect: Effect.ALLOW,
       actions: ['kinesis:PutRecords', 'kinesis:ListShards'],
       resources: pipeline.regions.map((region) => streamArn(region, pipeline.streamName)),
+    }),
+    new PolicyStatement({
+      sid: 'HandOffToEveryRegionsTable',
+      effect: Effect.ALLOW,
+      // What HandoffStore calls: write an entry, count and read a target's entries, claim, remove.
+      actions: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: pipeline.regions.map((region) => tableArn(region, pipeline.handoffTableName)),
     }),
     ...pipeline.regions.map(
       (region) =>

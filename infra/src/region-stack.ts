@@ -92,6 +92,18 @@ export class RegionStack extends Stack {
     const records = table('RecordTable', pipeline.tableName);
     const deadLetters = table('DeadLetterTable', pipeline.deadLetterTableName);
     const leases = table('LeaseTable', pipeline.checkpointTableName);
+    // Records this region's stream has not taken yet, or that wait here for another region: every
+    // region's producers write and deliver them, under the name the producer's grant is scoped to.
+    new Table(this, 'HandoffTable', {
+      tableName: pipeline.handoffTableName,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'version', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     const consumerRole = new Role(this, 'ConsumerRole', {
       assumedBy: new ServicePrincipal(

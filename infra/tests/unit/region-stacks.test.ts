@@ -31,14 +31,14 @@ describe('App: the pipeline on AWS, with ECS consumers', () => {
         StreamEncryption: { EncryptionType: 'KMS', KeyId: Match.anyValue() },
         StreamModeDetails: { StreamMode: 'ON_DEMAND' },
       });
-      template.resourceCountIs('AWS::DynamoDB::Table', 3);
+      template.resourceCountIs('AWS::DynamoDB::Table', 4);
       template.allResourcesProperties('AWS::DynamoDB::Table', {
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
         SSESpecification: { SSEEnabled: true },
       });
-      for (const name of ['records', 'records-dead-letters', 'records-checkpoints']) {
+      for (const name of ['records', 'records-dead-letters', 'records-checkpoints', 'records-handoff']) {
         template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: name });
       }
       template.resourceCountIs('AWS::ECS::Service', template === synth.templates[0]?.template ? 2 : 1);
@@ -79,6 +79,16 @@ describe('App: the pipeline on AWS, with ECS consumers', () => {
     const streams = JSON.stringify(bySid.PutRecordsOnEveryRegionsStream?.Resource);
     expect(streams).toContain(':kinesis:us-east-1:');
     expect(streams).toContain(':kinesis:eu-west-1:');
+    expect(actionsOf(bySid.HandOffToEveryRegionsTable!).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    const handoffTables = JSON.stringify(bySid.HandOffToEveryRegionsTable?.Resource);
+    expect(handoffTables).toContain(':dynamodb:us-east-1:');
+    expect(handoffTables).toContain(':dynamodb:eu-west-1:');
+    expect(handoffTables).toContain(':table/records-handoff');
     // Nothing with a wildcard action, nothing on every resource.
     for (const statement of statements) {
       expect(
