@@ -1,13 +1,17 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { AwsClients } from '@records/aws-clients';
-import { HANDOFF_TABLE_KEY, provisionPipeline } from '@records/provisioning';
-import getPort from 'get-port';
-import { type EmulatorSet, startEmulatorSet } from '../emulators/emulator-set.js';
-import { ensurePrivateFolder, ensureRawAesKeys } from './raw-aes-keys.js';
+import { provisionStack } from './provision-stack.js';
+import { ensurePrivateFolder } from './raw-aes-keys.js';
 import { waitUntilReady } from './readiness.js';
-import { SupervisedService } from './service-supervisor.js';
+import type { SupervisedService } from './service-supervisor.js';
 import type { StackConfig } from './stack-config.js';
+import { type StackEndpoints, startStackEndpoints } from './stack-endpoints.js';
+import {
+  type RunningConsumer,
+  type RunningProducer,
+  StackServices,
+  startConsumers,
+  startProducers,
+} from './stack-services.js';
 
 /** The shape of `.local/stack.json`: where everything runs. */
 export interface StackDescription {
@@ -49,203 +53,84 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
-const SERVICE_ENTRY = {
-  producer: join(REPO_ROOT, 'services/producer/src/main.ts'),
-  consumer: join(REPO_ROOT, 'services/consumer/src/main.ts'),
-};
 // Local-only credentials for the emulators; the default chain wins whenever the user set any.
 const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
 
-async function port(preferred: number): Promise<number> {
-  return preferred === 0 ? getPort() : preferred;
+function describeProducer(producer: RunningProducer) {
+  return { url: producer.url, metricsUrl: producer.metricsUrl, pid: producer.service.pid };
 }
 
-function describeProducer(producer: { url: string; metricsUrl: string; service: SupervisedService }) {
-  return { url: producer.url, metricsUrl: producer.metricsUrl, pid: producer.service.pid };
+function describeStack(
+  config: StackConfig,
+  endpoints: StackEndpoints,
+  producers: readonly RunningProducer[],
+  consumers: readonly RunningConsumer[],
+): StackDescription {
+  const { pipeline } = config;
+  return {
+    producer: describeProducer(producers[0] as RunningProducer),
+    producers: producers.map(describeProducer),
+    consumers: consumers.map(({ region, index, url, service }) => ({ region, index, url, pid: service.pid })),
+    stream: pipeline.streamName,
+    table: pipeline.tableName,
+    deadLetterTable: pipeline.deadLetterTableName,
+    checkpointTable: pipeline.checkpointTableName,
+    wrappingKeys: endpoints.wrapping.kind,
+    regions: endpoints.byRegion((region) => region),
+  };
+}
+
+/** Written whole, then renamed: a reader never sees half a file. */
+async function publishStackFile(path: string, description: StackDescription): Promise<void> {
+  const partial = `${path}.${process.pid}.tmp`;
+  await writeFile(partial, `${JSON.stringify(description, null, 2)}\n`);
+  await rename(partial, path);
 }
 
 /**
  * Starts the whole pipeline on this machine: emulators for whatever has no endpoint set, then
- * provisioning, then the producer and one consumer per region as supervised processes.
+ * provisioning, then the producers and the consumers of every region as supervised processes, and
+ * writes stack.json once all are ready (again whenever one is restarted).
  */
 export async function startStack(config: StackConfig, hooks: StackHooks): Promise<RunningStack> {
-  const { pipeline } = config;
-  const { usesOwnCredentials } = config;
-  const wantsKms = pipeline.wrappingKeys.kind === 'kms' && config.external.kms === undefined;
-  let emulators: EmulatorSet | undefined;
-  const services: SupervisedService[] = [];
+  let endpoints: StackEndpoints | undefined;
+  let describe: (() => StackDescription) | undefined;
+  const republish = () => {
+    if (describe === undefined) return;
+    publishStackFile(config.stackFile, describe()).catch((error: unknown) =>
+      hooks.say(`stack.json not updated: ${String(error)}`),
+    );
+  };
+  const services = new StackServices({ onOutput: hooks.onServiceOutput, say: hooks.say, onRestart: republish });
   const stop = async () => {
-    await Promise.allSettled(services.map((service) => service.stop()));
-    await emulators?.stop();
+    await services.stop();
+    await endpoints?.emulators.stop();
     await rm(config.stackFile, { force: true });
   };
   try {
     // It holds local wrapping keys and the stack's data: only its owner may enter it.
     await ensurePrivateFolder(config.stateDirectory, { tighten: true });
-    emulators = await startEmulatorSet({
-      regions: pipeline.regions,
-      services: {
-        kinesis: config.external.kinesis === undefined,
-        dynamodb: config.external.dynamodb === undefined,
-        kms: wantsKms,
-      },
-      ...(config.persist ? { dataDirectory: join(config.stateDirectory, 'data') } : {}),
-    });
-    const { endpoints } = emulators;
-    let wrapping = pipeline.wrappingKeys;
-    if (emulators.kmsMissing) {
-      hooks.say(
-        'moto_server is not on PATH, so there is no KMS emulator here. Falling back to one local AES ' +
-          `wrapping key per region, kept in ${join(config.stateDirectory, 'keys')}. Install moto (pip install 'moto[server]') to use KMS.`,
-      );
-      const keyDirectory = join(config.stateDirectory, 'keys');
-      await ensureRawAesKeys(keyDirectory, pipeline.regions);
-      wrapping = { kind: 'raw-aes', keyDirectory };
-    }
-    type RegionEndpoints = { kinesis: string; dynamodb: string; kms?: string };
-    const endpointsOf = (region: string): RegionEndpoints => {
-      const kinesis = config.external.kinesis ?? endpoints.kinesis;
-      const dynamodb = config.external.dynamodb ?? endpoints.dynamodb?.[region];
-      const kms = wrapping.kind === 'kms' ? (config.external.kms ?? endpoints.kms) : undefined;
-      if (kinesis === undefined || dynamodb === undefined) throw new Error(`no endpoints for ${region}`);
-      return { kinesis, dynamodb, ...(kms === undefined ? {} : { kms }) };
-    };
-    const byRegion = <T>(pick: (endpoints: RegionEndpoints) => T) =>
-      Object.fromEntries(pipeline.regions.map((region) => [region, pick(endpointsOf(region))]));
-
-    const clients = new AwsClients({
-      ...(usesOwnCredentials ? {} : { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-      endpoints: {
-        kinesis: byRegion((region) => region.kinesis),
-        dynamodb: byRegion((region) => region.dynamodb),
-        ...(wrapping.kind === 'kms' ? { kms: config.external.kms ?? (endpoints.kms as string) } : {}),
-      },
-    });
-    try {
-      hooks.say('provisioning keys, streams and tables');
-      await provisionPipeline({
-        clients,
-        regions: pipeline.regions,
-        streamName: pipeline.streamName,
-        shardCount: config.shardCount,
-        tableNames: [pipeline.tableName, pipeline.deadLetterTableName, pipeline.checkpointTableName],
-        keyedTables: [{ name: pipeline.handoffTableName, key: HANDOFF_TABLE_KEY }],
-        ...(wrapping.kind === 'kms' ? { kmsKeyAlias: wrapping.alias } : {}),
-      });
-    } finally {
-      clients.destroy();
-    }
-
-    let describe: (() => StackDescription) | undefined;
-    let published = false;
-    // Written whole, then renamed: a reader never sees half a file.
-    const publish = async () => {
-      if (describe === undefined) return;
-      const partial = `${config.stackFile}.${process.pid}.tmp`;
-      await writeFile(partial, `${JSON.stringify(describe(), null, 2)}\n`);
-      await rename(partial, config.stackFile);
-    };
+    endpoints = await startStackEndpoints(config, hooks.say);
+    hooks.say('provisioning keys, streams and tables');
+    await provisionStack(config, endpoints);
+    const { wrapping } = endpoints;
     const baseEnv: NodeJS.ProcessEnv = {
-      ...(usesOwnCredentials ? {} : EMULATOR_CREDENTIALS),
+      ...(config.usesOwnCredentials ? {} : EMULATOR_CREDENTIALS),
       ...config.environment,
-      AWS_REGION: pipeline.regions[0],
+      AWS_REGION: config.pipeline.regions[0],
       ...(wrapping.kind === 'raw-aes' ? { WRAPPING_KEYS: 'raw-aes', RAW_AES_KEY_DIR: wrapping.keyDirectory } : {}),
     };
-    const spawnService = (name: string, entry: string, env: NodeJS.ProcessEnv) => {
-      const service = new SupervisedService({
-        name,
-        command: process.execPath,
-        args: ['--conditions=source', '--import', 'tsx', entry],
-        cwd: REPO_ROOT,
-        env,
-        onOutput: hooks.onServiceOutput,
-        onRestart: (service, code, signal, delayMs) =>
-          hooks.say(`${service} exited (code ${code}, signal ${signal}); restarting in ${delayMs} ms`),
-        // A restarted service has a new pid: stack.json says so.
-        onStart: () => {
-          if (published)
-            void publish().catch((error: unknown) => hooks.say(`stack.json not updated: ${String(error)}`));
-        },
-      });
-      services.push(service);
-      service.start();
-      return service;
-    };
-
-    const firstRegion = pipeline.regions[0] as string;
-    const producerEndpoints = endpointsOf(firstRegion);
-    // Each region's hand-off table is in that region's DynamoDB: one endpoint per region.
-    const dynamodbByRegion = Object.fromEntries(
-      pipeline.regions.map((region) => [
-        `AWS_ENDPOINT_URL_DYNAMODB_${region.toUpperCase().replaceAll('-', '_')}`,
-        endpointsOf(region).dynamodb,
-      ]),
-    );
-    const producers = await Promise.all(
-      Array.from({ length: config.producers }, async (_, index) => {
-        // The first on the configured ports; the others on free ports, listed in stack.json.
-        const at = (base: number) => port(index === 0 ? base : 0);
-        const [producerPort, metricsPort] = await Promise.all([
-          at(config.producerPort),
-          at(config.producerMetricsPort),
-        ]);
-        const service = spawnService(
-          config.producers === 1 ? 'producer' : `producer-${index}`,
-          SERVICE_ENTRY.producer,
-          {
-            ...baseEnv,
-            PORT: String(producerPort),
-            METRICS_PORT: String(metricsPort),
-            HOST: '127.0.0.1',
-            AWS_ENDPOINT_URL_KINESIS: producerEndpoints.kinesis,
-            ...dynamodbByRegion,
-            ...(producerEndpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: producerEndpoints.kms }),
-          },
-        );
-        return { url: `http://127.0.0.1:${producerPort}`, metricsUrl: `http://127.0.0.1:${metricsPort}`, service };
-      }),
-    );
-    const perRegion = config.consumersPerRegion;
-    const consumers = await Promise.all(
-      pipeline.regions.flatMap((region, regionIndex) =>
-        Array.from({ length: perRegion }, async (_, index) => {
-          const offset = regionIndex * perRegion + index;
-          const consumerPort = await port(config.consumerBasePort === 0 ? 0 : config.consumerBasePort + offset);
-          const { kinesis, dynamodb, kms } = endpointsOf(region);
-          const name = perRegion === 1 ? `consumer-${region}` : `consumer-${region}-${index}`;
-          const service = spawnService(name, SERVICE_ENTRY.consumer, {
-            ...baseEnv,
-            REGION: region,
-            PORT: String(consumerPort),
-            HOST: '127.0.0.1',
-            AWS_ENDPOINT_URL_KINESIS: kinesis,
-            AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
-            ...(kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: kms }),
-          });
-          return { region, index, url: `http://127.0.0.1:${consumerPort}`, service };
-        }),
-      ),
-    );
+    const producers = await startProducers(config, endpoints, baseEnv, services);
+    const consumers = await startConsumers(config, endpoints, baseEnv, services);
     await Promise.all([
       ...producers.map(({ url }, index) => waitUntilReady(`producer ${index}`, `${url}/readyz`, 120_000)),
       ...consumers.map(({ region, url }) => waitUntilReady(`consumer ${region}`, `${url}/readyz`, 120_000)),
     ]);
-
-    describe = (): StackDescription => ({
-      producer: describeProducer(producers[0] as (typeof producers)[number]),
-      producers: producers.map(describeProducer),
-      consumers: consumers.map(({ region, index, url, service }) => ({ region, index, url, pid: service.pid })),
-      stream: pipeline.streamName,
-      table: pipeline.tableName,
-      deadLetterTable: pipeline.deadLetterTableName,
-      checkpointTable: pipeline.checkpointTableName,
-      wrappingKeys: wrapping.kind,
-      regions: byRegion((region) => region),
-    });
-    await publish();
-    published = true;
-    return { description: describe(), services, stop };
+    const ready = endpoints;
+    describe = () => describeStack(config, ready, producers, consumers);
+    const description = describe();
+    await publishStackFile(config.stackFile, description);
+    return { description, services: services.all, stop };
   } catch (error) {
     await stop();
     throw error;
