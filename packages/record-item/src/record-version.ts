@@ -21,7 +21,8 @@ export const RECORD_VERSION_PATTERN = /^(\d{18})-(\d{6})-([0-9a-f]{8})$/;
 
 export function formatRecordVersion(version: RecordVersion): string {
   const { physicalMs, counter, nodeId } = version;
-  if (!Number.isSafeInteger(physicalMs) || physicalMs < 0) throw new RangeError('physicalMs must be a safe integer >= 0');
+  if (!Number.isSafeInteger(physicalMs) || physicalMs < 0)
+    throw new RangeError('physicalMs must be a safe integer >= 0');
   if (!Number.isInteger(counter) || counter < 0 || counter > MAX_VERSION_COUNTER) {
     throw new RangeError(`counter must be an integer from 0 to ${MAX_VERSION_COUNTER}`);
   }

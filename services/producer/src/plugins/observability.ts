@@ -24,7 +24,10 @@ export default fp<ObservabilityOptions>(
       readiness: () => {
         if (!isReady()) return { code: 'NOT_READY', message: 'the service is not ready' };
         if (isClockSkewed?.() === true) {
-          return { code: 'CLOCK_SKEWED', message: "the clock is further from the streams' than MAX_CLOCK_SKEW_MS allows" };
+          return {
+            code: 'CLOCK_SKEWED',
+            message: "the clock is further from the streams' than MAX_CLOCK_SKEW_MS allows",
+          };
         }
         return undefined;
       },

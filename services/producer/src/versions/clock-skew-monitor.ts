@@ -151,7 +151,10 @@ export class ClockSkewMonitor {
     const { clock, streamName } = this.#options;
     const sentAt = clock.now();
     const { Records = [] } = await this.#options.kinesis(sample.region).send(
-      new PutRecordsCommand({ StreamName: streamName, Records: [{ Data: sample.data, PartitionKey: sample.partitionKey }] }),
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: [{ Data: sample.data, PartitionKey: sample.partitionKey }],
+      }),
     );
     const answeredAt = clock.now();
     const entry = Records[0];
