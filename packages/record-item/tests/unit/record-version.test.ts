@@ -5,6 +5,7 @@ import {
   parseRecordVersion,
   type RecordVersion,
 } from '../../src/record-version.js';
+import type { JsonValue } from '../../src/record-json.js';
 import { takeRecordVersion, withRecordVersion } from '../../src/versioned-record.js';
 
 describe('Function: formatRecordVersion', () => {
@@ -81,7 +82,7 @@ describe('Function: takeRecordVersion', () => {
     expect(takeRecordVersion([], '_pipeline')).toEqual({ record: [], version: undefined });
   });
 
-  it.each([null, 'v', [], {}, { version: 'v' }, { version: VERSION, extra: true }])(
+  it.each<JsonValue>([null, 'v', [], {}, { version: 'v' }, { version: VERSION, extra: true }])(
     'throws RESERVED_ATTRIBUTE when the attribute holds %j',
     (fields) => {
       // Act & Assess
