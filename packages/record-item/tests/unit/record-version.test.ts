@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonValue } from '../../src/record-json.js';
 import {
   compareRecordVersions,
   formatRecordVersion,
   parseRecordVersion,
   type RecordVersion,
 } from '../../src/record-version.js';
-import type { JsonValue } from '../../src/record-json.js';
 import { takeRecordVersion, withRecordVersion } from '../../src/versioned-record.js';
 
 describe('Function: formatRecordVersion', () => {
