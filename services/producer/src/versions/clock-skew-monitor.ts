@@ -89,7 +89,10 @@ export class ClockSkewMonitor {
     try {
       if (sample === this.#checked) {
         if (!this.#skewed) return 'no-sample';
-        sample = await this.#putAgain(sample);
+        const previous = sample;
+        sample = await this.#putAgain(previous);
+        // The probe is now the latest call, unless a put landed meanwhile.
+        if (this.#latest === previous) this.#latest = sample;
       }
       this.#checked = sample;
       const arrivedAt = await this.#arrival(sample);

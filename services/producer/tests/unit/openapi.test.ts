@@ -48,6 +48,34 @@ describe('Route: GET /openapi.json', () => {
     expect([isRecord({ id: 'a', x: 1 }), isRecord({ id: '' }), isRecord([1])]).toEqual([true, false, false]);
   });
 
+  it('documents the version of a 201, and of each accepted line of a batch, as the real answers give it', async () => {
+    // Prepare
+    app = await appWith(realIngestor());
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ components: document.components }, 'openapi');
+    const isIngestResult = ajv.compile({ $ref: 'openapi#/components/schemas/IngestResult' });
+    const isBatchResult = ajv.compile({ $ref: 'openapi#/components/schemas/BatchResult' });
+
+    // Act
+    const one = await app.inject({ method: 'POST', url: '/records', payload: { id: 'a' } });
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/records/batch',
+      payload: '{"id":"b"}\n{"id":"c"}',
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+
+    // Assess
+    expect(isIngestResult(one.json())).toBe(true);
+    expect(isBatchResult(batch.json())).toBe(true);
+    const [first, second] = batch.json().results as { version: string }[];
+    expect(first?.version).not.toBe(second?.version);
+    const { version: _version, ...withoutVersion } = one.json();
+    expect(isIngestResult(withoutVersion)).toBe(false);
+    expect(isIngestResult({ ...one.json(), version: '1764790000000-0-a1b2c3d4' })).toBe(false);
+  });
+
   it('documents the Bearer scheme, and asks for a key itself, when API keys are configured', async () => {
     // Prepare
     const key = 'k'.repeat(32);
