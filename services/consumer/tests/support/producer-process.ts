@@ -65,6 +65,8 @@ export async function startProducerProcess(
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'warn',
+      // Every region is up here, and the hand-off tables would need DynamoDB endpoints of their own.
+      HANDOFF: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
