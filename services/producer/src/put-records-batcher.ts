@@ -182,23 +182,24 @@ export class PutRecordsBatcher {
       const { Records = [] } = await this.#options.kinesis.send(
         new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.map((waiting) => waiting.entry) }),
       );
-      let first = observed;
+      let first: LandedRecord | undefined;
       batch.forEach((waiting, index) => {
         const result = Records[index];
         if (result?.ShardId !== undefined && result.SequenceNumber !== undefined && result.ErrorCode === undefined) {
           this.#pacer?.observe(result.ShardId);
-          first?.({
+          first ??= {
             shardId: result.ShardId,
             sequenceNumber: result.SequenceNumber,
             data: waiting.entry.Data as Uint8Array,
             partitionKey: waiting.entry.PartitionKey as string,
-          });
-          first = undefined;
+          };
           waiting.resolve({ shardId: result.ShardId, sequenceNumber: result.SequenceNumber });
         } else {
           waiting.reject(new PutRecordsEntryError(result?.ErrorCode ?? 'MissingResult', result?.ErrorMessage));
         }
       });
+      // After every record is settled: what the observer does cannot change their outcome.
+      if (first !== undefined) observed?.(first);
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
     }
