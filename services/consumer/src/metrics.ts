@@ -41,7 +41,7 @@ export function createConsumerMetrics(registry: Registry, region: string): Consu
     }),
     staleWritesSkipped: new Counter({
       name: 'consumer_stale_writes_skipped_total',
-      help: 'Item writes refused because the table already holds the same or a later record of that id.',
+      help: 'Item writes skipped as older: the table holds the same or a later version of that id (or, for unversioned records, a later record).',
       labelNames: ['region'] as const,
       registers: [registry],
     }),

@@ -2,7 +2,14 @@ import type { _Record } from '@aws-sdk/client-kinesis';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import type { RecordDecryptor } from '@records/envelope';
 import { PipelineError } from '@records/errors';
-import { type Item, type JsonValue, parseRecordJson, RecordItemError, recordToItem } from '@records/record-item';
+import {
+  type Item,
+  type JsonValue,
+  parseRecordJson,
+  RecordItemError,
+  recordToItem,
+  takeRecordVersion,
+} from '@records/record-item';
 import type { DeadLetter, DeadLetterSink } from './dead-letter-sink.js';
 import { TransientProcessingError } from './errors.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -71,9 +78,12 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       return letter(code, error instanceof Error ? error.message : String(error));
     }
     try {
-      const { item } = recordToItem(parsePlaintext(plaintext), { pipelineAttribute });
+      // The version rides inside the ciphertext, under the reserved attribute; the rest is the record.
+      const { record: value, version } = takeRecordVersion(parsePlaintext(plaintext), pipelineAttribute);
+      const { item } = recordToItem(value, { pipelineAttribute });
       item[pipelineAttribute] = {
         M: {
+          ...(version === undefined ? {} : { version: { S: version } }),
           stream: { S: streamName },
           region: { S: region },
           shardId: { S: shardId },

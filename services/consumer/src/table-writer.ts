@@ -3,6 +3,7 @@ import {
   BatchWriteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
+  type PutItemCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { isTransientAwsError } from '@records/aws-clients';
@@ -35,8 +36,47 @@ const BATCH_SIZE = 25;
 
 // A sequence number is a decimal integer of up to 128 digits; a DynamoDB number holds 38. Stored as a
 // string, it compares as an integer by its length first and then, at equal length, as text.
-const NEWER_THAN_STORED =
+const LATER_IN_STREAM =
   'attribute_not_exists(#p.#seq) OR size(#p.#seq) < :length OR (size(#p.#seq) = :length AND #p.#seq < :seq)';
+// Versions are fixed-width text that sorts as they compare. An item with no version (written before
+// versions, or by the documentation's example Lambda with no pipeline attribute at all) is older
+// than any versioned record; a record without one (a legacy producer) never goes over one that has.
+const NEWER_VERSION = 'attribute_not_exists(#p.#ver) OR #p.#ver < :ver';
+const UNVERSIONED_AND_LATER = `attribute_not_exists(#p.#ver) AND (${LATER_IN_STREAM})`;
+
+function versionOf(item: Item, pipelineAttribute: string): string | undefined {
+  return item[pipelineAttribute]?.M?.version?.S;
+}
+
+/** Whether `candidate` goes over `held` (the same id, earlier in one batch) by the table's own rule. */
+function supersedes(candidate: Item, held: Item, pipelineAttribute: string): boolean {
+  const next = versionOf(candidate, pipelineAttribute);
+  const previous = versionOf(held, pipelineAttribute);
+  if (previous === undefined) return true;
+  return next !== undefined && next > previous;
+}
+
+type Guard = Pick<
+  PutItemCommandInput,
+  'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+
+function guardedPut(item: Item, pipelineAttribute: string): Guard {
+  const version = versionOf(item, pipelineAttribute);
+  if (version !== undefined) {
+    return {
+      ConditionExpression: NEWER_VERSION,
+      ExpressionAttributeNames: { '#p': pipelineAttribute, '#ver': 'version' },
+      ExpressionAttributeValues: { ':ver': { S: version } },
+    };
+  }
+  const sequenceNumber = item[pipelineAttribute]?.M?.sequenceNumber?.S ?? '';
+  return {
+    ConditionExpression: UNVERSIONED_AND_LATER,
+    ExpressionAttributeNames: { '#p': pipelineAttribute, '#ver': 'version', '#seq': 'sequenceNumber' },
+    ExpressionAttributeValues: { ':seq': { S: sequenceNumber }, ':length': { N: String(sequenceNumber.length) } },
+  };
+}
 
 /** DynamoDB took only part of a batch; the rest is tried again. */
 class UnprocessedItemsError extends Error {
@@ -70,17 +110,29 @@ export class TableWriter {
   }
 
   /**
-   * Writes each item only if the table holds no later record of its id: the condition compares
-   * the stream positions (`<pipelineAttribute>.sequenceNumber`) as integers. A replay after a
-   * crash, or a consumer that lost its lease, cannot put an older version over a newer one.
-   * BatchWriteItem takes no conditions, so these are PutItem calls, `BATCH_SIZE` at a time.
+   * Writes each item only if the table holds no newer record of its id. A versioned item
+   * (`<pipelineAttribute>.version`, given by the producer inside the ciphertext) goes over an item
+   * with a smaller version or none; an unversioned one only over an unversioned item earlier in
+   * the stream (sequence numbers compared as integers). A replay, a late retry or a consumer that
+   * lost its lease cannot put an older version over a newer one. Within one batch an id keeps its
+   * newest item by the same rule; the older ones count as stale. BatchWriteItem takes no
+   * conditions, so these are PutItem calls, `BATCH_SIZE` at a time.
    */
   async putNewer(items: readonly Item[], pipelineAttribute: string): Promise<GuardedWriteResult> {
     const byId = new Map<string, Item>();
-    for (const item of items) byId.set(item.id?.S ?? '', item);
+    let stale = 0;
+    for (const item of items) {
+      const id = item.id?.S ?? '';
+      const held = byId.get(id);
+      if (held === undefined || supersedes(item, held, pipelineAttribute)) byId.set(id, item);
+      // One of the two is skipped as older by version (or the same version again); repeats of an
+      // unversioned id are written once, as before, and count as written.
+      const versioned =
+        versionOf(item, pipelineAttribute) !== undefined || versionOf(held ?? {}, pipelineAttribute) !== undefined;
+      if (held !== undefined && versioned) stale++;
+    }
     const unique = [...byId.values()];
     const rejected: RejectedItem[] = [];
-    let stale = 0;
     for (let start = 0; start < unique.length; start += BATCH_SIZE) {
       const outcomes = await Promise.all(
         unique.slice(start, start + BATCH_SIZE).map((item) => this.#putIfNewer(item, pipelineAttribute)),
@@ -95,24 +147,14 @@ export class TableWriter {
 
   async #putIfNewer(item: Item, pipelineAttribute: string): Promise<'written' | 'stale' | RejectedItem> {
     const { dynamodb, tableName, maxAttempts, baseDelayMs, maxDelayMs } = this.#options;
-    const sequenceNumber = item[pipelineAttribute]?.M?.sequenceNumber?.S ?? '';
+    const condition = guardedPut(item, pipelineAttribute);
     try {
-      await retry(
-        () =>
-          dynamodb.send(
-            new PutItemCommand({
-              TableName: tableName,
-              Item: item,
-              ConditionExpression: NEWER_THAN_STORED,
-              ExpressionAttributeNames: { '#p': pipelineAttribute, '#seq': 'sequenceNumber' },
-              ExpressionAttributeValues: {
-                ':seq': { S: sequenceNumber },
-                ':length': { N: String(sequenceNumber.length) },
-              },
-            }),
-          ),
-        { attempts: maxAttempts, minDelayMs: baseDelayMs, maxDelayMs, shouldRetry: isTransientAwsError },
-      );
+      await retry(() => dynamodb.send(new PutItemCommand({ TableName: tableName, Item: item, ...condition })), {
+        attempts: maxAttempts,
+        minDelayMs: baseDelayMs,
+        maxDelayMs,
+        shouldRetry: isTransientAwsError,
+      });
       return 'written';
     } catch (error) {
       const name = error instanceof Error ? error.name : '';

@@ -19,6 +19,8 @@ export interface AppDeps {
   readonly metrics: ProducerMetrics;
   readonly ingest: RecordIngestor;
   readonly isReady: () => boolean;
+  /** True while the producer's clock is proven outside the skew bound (/readyz answers CLOCK_SKEWED). */
+  readonly isClockSkewed?: () => boolean;
   /** Largest accepted body, in bytes; larger bodies get PAYLOAD_TOO_LARGE. */
   readonly bodyLimit: number;
   /** Bounds on the work in hand; past them, 503 OVERLOADED at once. Unbounded when unset. */
@@ -67,7 +69,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorHandler);
   for (const schema of sharedSchemas) app.addSchema(schema);
   await app.register(openapi, { apiKeys: (deps.apiKeys?.length ?? 0) > 0 });
-  await app.register(observability, { registry: deps.registry, isReady: deps.isReady });
+  await app.register(observability, {
+    registry: deps.registry,
+    isReady: deps.isReady,
+    ...(deps.isClockSkewed === undefined ? {} : { isClockSkewed: deps.isClockSkewed }),
+  });
   // Requests that still arrive while the app closes (on open keep-alive connections) do no work;
   // added after observability so their duration is still timed.
   let closing = false;

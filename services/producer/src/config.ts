@@ -49,6 +49,12 @@ export interface ProducerConfig extends ServiceSettings {
   readonly handoff: HandoffConfig;
   /** Per-region DynamoDB endpoints (`AWS_ENDPOINT_URL_DYNAMODB_<REGION>`), for the hand-off tables. */
   readonly dynamodbEndpoints?: Readonly<Record<string, string>>;
+  /** MAX_CLOCK_SKEW_MS: the most any two producers' clocks may differ; every 201 waits it out. */
+  readonly maxClockSkewMs: number;
+  /** CLOCK_CHECK_INTERVAL_MS: how often the clock is measured against the streams'. */
+  readonly clockCheckIntervalMs: number;
+  /** CLOCK_OFFSET_MS: shifts this process's clock, for tests and drills only. */
+  readonly clockOffsetMs: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: {
     readonly lingerMs: number;
@@ -111,6 +117,9 @@ export function loadProducerConfig(env: Env): ProducerConfig {
       claimMs: integer(env, 'HANDOFF_CLAIM_MS', 30_000, { min: 1_000, max: 600_000 }),
     },
     ...(dynamodbEndpoints === undefined ? {} : { dynamodbEndpoints }),
+    maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', 50, { min: 1, max: 10_000 }),
+    clockCheckIntervalMs: integer(env, 'CLOCK_CHECK_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
+    clockOffsetMs: integer(env, 'CLOCK_OFFSET_MS', 0, { min: -86_400_000, max: 86_400_000 }),
     batching: {
       lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),

@@ -32,6 +32,11 @@ export const ProducerErrors = {
   STREAM_UNAVAILABLE: declare('STREAM_UNAVAILABLE', 'the stream in %s did not take the record', 503),
   OVERLOADED: declare('OVERLOADED', 'the producer has as much work in hand as it takes; retry later', 503),
   NOT_READY: declare('NOT_READY', '%s', 503),
+  CLOCK_SKEWED: declare(
+    'CLOCK_SKEWED',
+    "this producer's clock is further from the streams' than MAX_CLOCK_SKEW_MS allows; retry later or elsewhere",
+    503,
+  ),
   INTERNAL_ERROR: declare('INTERNAL_ERROR', 'internal error', 500),
 } as const satisfies Record<string, FastifyErrorConstructor>;
 
@@ -94,5 +99,18 @@ export class HandoffBacklogFullError extends ProducerErrors.OVERLOADED {
   constructor(region: string) {
     super();
     this.region = region;
+  }
+}
+
+/**
+ * The producer's clock is proven too far from its streams' for its versions to order writes (see
+ * ClockSkewMonitor): it takes no record until a later check finds it within the bound again.
+ */
+export class ClockSkewedError extends ProducerErrors.CLOCK_SKEWED {
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number) {
+    super();
+    this.retryAfterMs = retryAfterMs;
   }
 }

@@ -38,6 +38,11 @@ const producer = createProducer({
   batching: config.batching,
   handoff: config.handoff,
   instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+  clock: {
+    now: () => Date.now() + config.clockOffsetMs,
+    maxClockSkewMs: config.maxClockSkewMs,
+    checkIntervalMs: config.clockCheckIntervalMs,
+  },
 });
 
 let ready = false;
@@ -47,6 +52,7 @@ const app = await buildApp({
   metrics: producer.metrics,
   ingest: producer.ingest,
   isReady: () => ready,
+  isClockSkewed: producer.isClockSkewed,
   bodyLimit: config.maxRecordBytes,
   admission: { maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes },
   requestTimeoutMs: config.requestTimeoutMs,

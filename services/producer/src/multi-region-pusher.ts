@@ -7,7 +7,7 @@ import type { HandoffBacklog } from './handoff/handoff-backlog.js';
 import type { HandoffStore, StoredHandoffEntry } from './handoff/handoff-store.js';
 import type { RegionBreakers } from './handoff/region-breakers.js';
 import type { ProducerMetrics } from './metrics.js';
-import { PutRecordsBatcher, type PutRecordsBatcherOptions } from './put-records-batcher.js';
+import { PutRecordsBatcher, type PutRecordsBatcherOptions, type PutRecordsObserver } from './put-records-batcher.js';
 
 export interface StreamPosition {
   readonly shardId: string;
@@ -29,6 +29,8 @@ export interface MultiRegionPusherOptions {
   readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
   /** Without it, a record is acknowledged only once every region's stream took it. */
   readonly handoff?: PusherHandoff;
+  /** Per region, sees the timing of every PutRecords call (the producer's clock check). */
+  readonly observer?: (region: string) => PutRecordsObserver;
 }
 
 /** Acknowledging a record that some regions have not taken yet, once it waits for them in a hand-off table. */
@@ -87,6 +89,7 @@ export class MultiRegionPusher {
         kinesis: this.#options.kinesis(region),
         streamName: this.#options.streamName,
         ...this.#options.batching,
+        ...(this.#options.observer === undefined ? {} : { observer: this.#options.observer(region) }),
       });
       this.#batchers.set(region, batcher);
     }

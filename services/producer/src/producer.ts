@@ -17,10 +17,28 @@ import { createProducerMetrics, type ProducerMetrics, registerHandoffGauges } fr
 import { MultiRegionPusher, type PusherHandoff } from './multi-region-pusher.js';
 import { createRecordIngestor, type RecordIngestor } from './record-ingestor.js';
 import type { ShardPacing } from './shard-pacer.js';
+import { createClockMetrics } from './versions/clock-metrics.js';
+import { ClockSkewMonitor } from './versions/clock-skew-monitor.js';
+import { HybridClock } from './versions/hybrid-clock.js';
 
 type LogFn = (details: object, message: string) => void;
 
 export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
+
+export interface ProducerClock {
+  /** This process's clock in ms (Date.now() shifted by CLOCK_OFFSET_MS); versions and checks read it. */
+  readonly now: () => number;
+  /** MAX_CLOCK_SKEW_MS: how far apart any two producers' clocks may be; each answer waits it out. */
+  readonly maxClockSkewMs: number;
+  /** CLOCK_CHECK_INTERVAL_MS: how often the clock is measured against the streams'. */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_CLOCK: ProducerClock = Object.freeze({
+  now: () => Date.now(),
+  maxClockSkewMs: 50,
+  checkIntervalMs: 10_000,
+});
 
 export interface ProducerDeps {
   readonly pipeline: PipelineSettings;
@@ -42,6 +60,8 @@ export interface ProducerDeps {
   readonly handoff?: HandoffConfig;
   /** Names this process on the hand-off claims it takes. */
   readonly instanceId?: string;
+  /** The clock versions come from, its skew bound and how often it is checked; default DEFAULT_CLOCK. */
+  readonly clock?: Partial<ProducerClock>;
 }
 
 export interface ProducerBatching {
@@ -62,7 +82,9 @@ export const DEFAULT_BATCHING: ProducerBatching = Object.freeze({
 export interface Producer {
   readonly ingest: RecordIngestor;
   readonly metrics: ProducerMetrics;
-  /** Stops the hand-off repairer and drops the cached data keys. */
+  /** True while the clock is proven outside the skew bound: records are refused, /readyz is not ready. */
+  isClockSkewed(): boolean;
+  /** Stops the hand-off repairer and the clock check, and drops the cached data keys. */
   close(): Promise<void>;
 }
 
@@ -85,6 +107,16 @@ export function createProducer(deps: ProducerDeps): Producer {
   });
   const metrics = createProducerMetrics(registry);
   const handoff = deps.handoff?.enabled ? buildHandoff(deps) : undefined;
+  const clockSettings = { ...DEFAULT_CLOCK, ...deps.clock };
+  const clock = new HybridClock({ now: clockSettings.now, maxClockSkewMs: clockSettings.maxClockSkewMs });
+  const monitor = new ClockSkewMonitor({
+    clock,
+    streamName: pipeline.streamName,
+    kinesis: (region) => clients.kinesis(region),
+    intervalMs: clockSettings.checkIntervalMs,
+    metrics: createClockMetrics(registry),
+    logger: deps.logger,
+  });
   const pusher = new MultiRegionPusher({
     regions: pipeline.regions,
     streamName: pipeline.streamName,
@@ -94,6 +126,7 @@ export function createProducer(deps: ProducerDeps): Producer {
     putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
     batching: { ...DEFAULT_BATCHING, ...deps.batching },
     ...(handoff === undefined ? {} : { handoff: handoff.pusher }),
+    observer: (region) => monitor.observer(region),
   });
   const repairer =
     handoff === undefined || deps.handoff === undefined
@@ -121,11 +154,20 @@ export function createProducer(deps: ProducerDeps): Producer {
       ...(pipeline.algorithmSuite === undefined ? {} : { algorithmSuite: pipeline.algorithmSuite }),
     }),
     pusher,
+    clock,
+    skew: {
+      get skewed() {
+        return monitor.skewed;
+      },
+      retryAfterMs: clockSettings.checkIntervalMs,
+    },
   });
   return {
     ingest,
     metrics,
+    isClockSkewed: () => monitor.skewed,
     close: async () => {
+      monitor.stop();
       await repairer?.stop();
       pusher.flush();
       materials.close();

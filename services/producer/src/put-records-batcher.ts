@@ -13,6 +13,19 @@ export interface PutRecordsBatcherOptions {
   readonly maxBytes: number;
   /** Keeps each shard under its write limits; records for a full shard wait while others go. */
   readonly pacing?: ShardPacing;
+  /** Sees when each call is sent and where its first record landed (the producer's clock check). */
+  readonly observer?: PutRecordsObserver;
+}
+
+/** A record a PutRecords call landed: its position, and its bytes and key as sent. */
+export interface LandedRecord extends StreamPosition {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+}
+
+export interface PutRecordsObserver {
+  /** Called as a call is sent; what it returns is called once, with the call's first record that landed. */
+  sent(): (landed: LandedRecord) => void;
 }
 
 // While records wait for room on their shard, the queue is looked at again this often: a hot
@@ -164,19 +177,29 @@ export class PutRecordsBatcher {
   }
 
   async #send(batch: Waiting[]): Promise<void> {
+    const observed = this.#options.observer?.sent();
     try {
       const { Records = [] } = await this.#options.kinesis.send(
         new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.map((waiting) => waiting.entry) }),
       );
+      let first: LandedRecord | undefined;
       batch.forEach((waiting, index) => {
         const result = Records[index];
         if (result?.ShardId !== undefined && result.SequenceNumber !== undefined && result.ErrorCode === undefined) {
           this.#pacer?.observe(result.ShardId);
+          first ??= {
+            shardId: result.ShardId,
+            sequenceNumber: result.SequenceNumber,
+            data: waiting.entry.Data as Uint8Array,
+            partitionKey: waiting.entry.PartitionKey as string,
+          };
           waiting.resolve({ shardId: result.ShardId, sequenceNumber: result.SequenceNumber });
         } else {
           waiting.reject(new PutRecordsEntryError(result?.ErrorCode ?? 'MissingResult', result?.ErrorMessage));
         }
       });
+      // After every record is settled: what the observer does cannot change their outcome.
+      if (first !== undefined) observed?.(first);
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
     }

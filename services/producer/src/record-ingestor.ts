@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { RecordEncryptor } from '@records/envelope';
+import { stringifyRecordJson, withRecordVersion } from '@records/record-item';
+import { ClockSkewedError } from './errors.js';
 import type { MultiRegionPusher, StreamPosition } from './multi-region-pusher.js';
 import { prepareRecord, type RecordInput } from './record.js';
+import type { HybridClock } from './versions/hybrid-clock.js';
 
 export interface IngestResult {
   readonly id: string;
+  /** The record's version: a later-posted record of the same id always has a larger one. */
+  readonly version: string;
   readonly regions: Readonly<Record<string, StreamPosition>>;
   /** Regions whose stream has not taken the record yet: a hand-off entry delivers it there. */
   readonly pending: readonly string[];
@@ -16,24 +20,33 @@ export interface RecordIngestorDeps {
   readonly pipelineAttribute: string;
   readonly encryptor: Pick<RecordEncryptor, 'encrypt'>;
   readonly pusher: Pick<MultiRegionPusher, 'push'>;
+  readonly clock: Pick<HybridClock, 'next' | 'waitUntilAfter'>;
+  /** Whether the clock is proven outside the skew bound, and how soon to ask again (ms). */
+  readonly skew: { readonly skewed: boolean; readonly retryAfterMs: number };
 }
 
 export type RecordIngestor = (record: RecordInput) => Promise<IngestResult>;
 
-/** Validate, serialize, encrypt once, put everywhere. */
+/**
+ * Validate, version, serialize, encrypt once, put everywhere, and answer only once the commit-wait
+ * is over. The wait starts with the version, so it runs alongside encryption and the puts.
+ */
 export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
   return async (input) => {
+    if (deps.skew.skewed) throw new ClockSkewedError(deps.skew.retryAfterMs);
     const record = prepareRecord(input, deps.pipelineAttribute);
-    const plaintext = Buffer.from(record.json, 'utf8');
+    const version = deps.clock.next();
+    const committed = deps.clock.waitUntilAfter(version);
+    const json = stringifyRecordJson(withRecordVersion(record.value, deps.pipelineAttribute, version.text));
+    const plaintext = Buffer.from(json, 'utf8');
     let ciphertext: Uint8Array;
     try {
       ciphertext = await deps.encryptor.encrypt(plaintext, deps.streamName);
     } finally {
       plaintext.fill(0);
     }
-    // PLACEHOLDER until versions land: a unique, time-ordered name for the hand-off entry.
-    const version = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}`;
-    const { regions, pending } = await deps.pusher.push(record.id, ciphertext, version);
-    return { id: record.id, regions, pending };
+    const { regions, pending } = await deps.pusher.push(record.id, ciphertext, version.text);
+    await committed;
+    return { id: record.id, version: version.text, regions, pending };
   };
 }

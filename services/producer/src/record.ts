@@ -9,6 +9,8 @@ export type RecordInput = Uint8Array | string | ParsedRecord | JsonValue | Reado
 /** A record ready to encrypt: its id, and its JSON text with every number as it was written. */
 export interface PreparedRecord {
   readonly id: string;
+  /** The record, checked, with its `id`. */
+  readonly value: { readonly [key: string]: JsonValue };
   readonly json: string;
 }
 
@@ -48,5 +50,7 @@ export function prepareRecord(input: RecordInput, pipelineAttribute: string): Pr
     else record = { ...record, id: randomUUID() };
   }
   const { id } = recordToItem(record, { pipelineAttribute });
-  return { id, json: stringifyRecordJson(record) };
+  // recordToItem took only an object with an id.
+  const value = record as { [key: string]: JsonValue };
+  return { id, value, json: stringifyRecordJson(value) };
 }

@@ -9,6 +9,17 @@ import { credentials, dynamodbEndpoints, regions } from '../support/emulators.js
 const region = regions[0] as string;
 const PIPELINE = '_pipeline';
 
+/** An item as the consumer writes it from a versioned record: its version beside its position. */
+function versioned(id: string, label: string, recordVersion: string, sequenceNumber = EARLY): Item {
+  const written = item(id, label, sequenceNumber);
+  const pipeline = written[PIPELINE]?.M ?? {};
+  return { ...written, [PIPELINE]: { M: { ...pipeline, version: { S: recordVersion } } } };
+}
+
+const V1 = '000001764790000000-000000-a1b2c3d4';
+const V2 = '000001764790000000-000001-0000000a';
+const V3 = '000001764790000001-000000-0000000a';
+
 /** An item as the consumer writes it: the record, and its position in the stream. */
 function item(id: string, version: string, sequenceNumber: string): Item {
   return {
@@ -78,5 +89,59 @@ describe('Method: TableWriter.putNewer, against dynalite', () => {
     // Assess
     expect(result.stale).toBe(0);
     expect(await stored(id)).toBe('new');
+  });
+
+  it('writes a versioned record over an unversioned item, whatever their stream positions', async () => {
+    // Prepare
+    const id = `over-unversioned-${randomUUID()}`;
+    await writer.putNewer([item(id, 'unversioned', LONGER)], PIPELINE);
+
+    // Act
+    const result = await writer.putNewer([versioned(id, 'versioned', V1, EARLY)], PIPELINE);
+
+    // Assess
+    expect(result).toEqual({ rejected: [], stale: 0 });
+    expect(await stored(id)).toBe('versioned');
+  });
+
+  it('skips and counts an older version, or the same one again, even later in the stream', async () => {
+    // Prepare
+    const id = `older-version-${randomUUID()}`;
+    await writer.putNewer([versioned(id, 'v2', V2, EARLY)], PIPELINE);
+
+    // Act
+    const older = await writer.putNewer([versioned(id, 'v1', V1, LONGER)], PIPELINE);
+    const same = await writer.putNewer([versioned(id, 'v2 again', V2, LONGER)], PIPELINE);
+    const newer = await writer.putNewer([versioned(id, 'v3', V3, EARLY)], PIPELINE);
+
+    // Assess
+    expect([older.stale, same.stale, newer.stale]).toEqual([1, 1, 0]);
+    expect(await stored(id)).toBe('v3');
+  });
+
+  it('writes a versioned record over a legacy item that has no pipeline attribute at all', async () => {
+    // Prepare: as the documentation's example Lambda stores a record.
+    const id = `example-lambda-${randomUUID()}`;
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { id: { S: id }, version: { S: 'legacy' } } }));
+
+    // Act
+    const result = await writer.putNewer([versioned(id, 'versioned', V1)], PIPELINE);
+
+    // Assess
+    expect(result.stale).toBe(0);
+    expect(await stored(id)).toBe('versioned');
+  });
+
+  it('never writes an unversioned record over a versioned item, however late in the stream', async () => {
+    // Prepare
+    const id = `unversioned-late-${randomUUID()}`;
+    await writer.putNewer([versioned(id, 'versioned', V1, EARLY)], PIPELINE);
+
+    // Act
+    const result = await writer.putNewer([item(id, 'unversioned', LONGER)], PIPELINE);
+
+    // Assess
+    expect(result).toEqual({ rejected: [], stale: 1 });
+    expect(await stored(id)).toBe('versioned');
   });
 });

@@ -155,4 +155,31 @@ describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lam
       expect(await fixture.storedRecord(region, record.id)).toMatchObject({ id: record.id });
     expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
   });
+
+  it('keeps the newest version of an id through the same guard: an older version or an unversioned record later in the stream changes nothing', async () => {
+    // Prepare
+    fixture = await createPipelineFixture({ shardCount: 1 });
+    const id = `lambda-versions-${randomUUID()}`;
+    const newer = '000001764790000005-000000-a1b2c3d4';
+    const older = '000001764790000001-000000-a1b2c3d4';
+    const first = await fixture.put(region, 0, await fixture.encrypt({ id, n: 2, _pipeline: { version: newer } }));
+    await fixture.put(region, 0, await fixture.encrypt({ id, n: 1, _pipeline: { version: older } }));
+    await fixture.put(region, 0, await fixture.encrypt({ id, n: 0 }));
+    const event = await eventFrom(fixture, region, first.shardId);
+    const env = environment(fixture, { kms: motoEndpoint(), dynamodb: dynamodbEndpoints()[region] as string });
+
+    // Act: one record per invocation, so each is a write of its own against what is stored.
+    const answers = await invokeBundle(
+      handlerFile,
+      env,
+      event.Records.map((record) => ({ Records: [record] })),
+    );
+
+    // Assess
+    expect(answers).toEqual(event.Records.map(() => ({ batchItemFailures: [] })));
+    const item = await fixture.item(region, fixture.tableName, id);
+    expect(item?.n).toEqual({ N: '2' });
+    expect(item?._pipeline?.M?.version).toEqual({ S: newer });
+    expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
+  });
 });

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { AlgorithmSuiteIdentifier, CommitmentPolicy } from '@aws-crypto/client-node';
+import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy } from '@aws-crypto/client-node';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { regionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { RECORD_VERSION_PATTERN } from '@records/record-item';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerHarness, createConsumerHarness } from '../support/consumer-harness.js';
 import { kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { metricValue } from '../support/metric-values.js';
 import { createPipelineFixture, type PipelineFixture } from '../support/pipeline-fixture.js';
+import { startProducerProcess } from '../support/producer-process.js';
 
 warnIfKmsMissing('the legacy messages suite');
 
@@ -82,5 +88,54 @@ describe.skipIf(kmsMissing)('Function: createPoller, with messages from producer
     expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
     expect(await value('consumer_messages_decrypted_total', { algorithm_suite: LEGACY_SUITE })).toBe(1);
     expect(await value('consumer_messages_decrypted_total', { algorithm_suite: CURRENT_SUITE })).toBe(1);
+  });
+});
+
+describe.skipIf(kmsMissing)("The documentation's example Lambda, reading what our producer writes", () => {
+  const region = regions[1] as string;
+  let fixture: PipelineFixture | undefined;
+
+  afterEach(() => {
+    fixture?.close();
+    fixture = undefined;
+  });
+
+  it('decrypts a record our producer wrote to JSON it stores as the item, with _pipeline.version a string', async () => {
+    // Prepare: our producer, as a process, posts a record.
+    fixture = await createPipelineFixture({ shardCount: 1 });
+    const producer = await startProducerProcess(fixture);
+    const record = { id: `example-${randomUUID()}`, greeting: 'hi', n: 42, tags: ['a', 'b'] };
+    const answer = await producer.post(record).finally(() => producer.stop());
+    const position = answer.regions?.[region];
+    const kinesis = fixture.clients.kinesis(region);
+    const { ShardIterator } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: fixture.streamName,
+        ShardId: position?.shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        StartingSequenceNumber: position?.sequenceNumber,
+      }),
+    );
+    const [message] = (await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1 }))).Records ?? [];
+    const { clients } = fixture;
+    const kms = (keyRegion: string) => clients.kms(keyRegion);
+    const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: fixture.kmsKeyAlias }, regions, kms });
+
+    // Act: what the example's handler does: decrypt with the region's key, parse, put the JSON as the item.
+    const { decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
+    const { plaintext } = await decrypt(regionKeyring(keys, region, kms), message?.Data ?? new Uint8Array());
+    const parsed = JSON.parse(Buffer.from(plaintext).toString('utf8'));
+    const dynamodb = fixture.clients.dynamodb(region);
+    await dynamodb.send(new PutItemCommand({ TableName: fixture.tableName, Item: marshall(parsed) }));
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({ TableName: fixture.tableName, Key: { id: { S: record.id } }, ConsistentRead: true }),
+    );
+
+    // Assess
+    expect(answer.status).toBe(201);
+    expect(parsed).toEqual({ ...record, _pipeline: { version: answer.version } });
+    expect(answer.version).toMatch(RECORD_VERSION_PATTERN);
+    expect(Item?._pipeline).toEqual({ M: { version: { S: answer.version } } });
+    expect(Item?.greeting).toEqual({ S: 'hi' });
   });
 });

@@ -36,7 +36,12 @@ function batch(...ciphertexts: string[]): _Record[] {
 
 function harness(
   script: Script,
-  options: { reject?: (item: Item) => string | undefined; decryptConcurrency?: number } = {},
+  options: {
+    reject?: (item: Item) => string | undefined;
+    /** Whether the table holds a newer record than this item: then it is skipped as stale. */
+    stale?: (item: Item) => boolean;
+    decryptConcurrency?: number;
+  } = {},
 ) {
   const registry = new Registry();
   const logger = new RecordingLogger();
@@ -72,7 +77,7 @@ function harness(
           const reason = options.reject?.(item);
           return reason === undefined ? [] : [{ item, reason }];
         });
-        return { rejected, stale: 0 };
+        return { rejected, stale: items.filter((item) => options.stale?.(item) === true).length };
       },
     },
     deadLetters: {
@@ -360,5 +365,79 @@ describe('Function: createRecordProcessor', () => {
     // Assess
     expect(maxInFlight()).toBe(3);
     expect(written()).toHaveLength(7);
+  });
+
+  describe('the version inside the plaintext', () => {
+    const VERSION = '000001764790000000-000007-a1b2c3d4';
+
+    it('takes the version out of the record and stores it in the pipeline attribute', async () => {
+      // Prepare
+      const { processBatch, putAllCalls, deadLettered } = harness({
+        a: JSON.stringify({ id: 'a', n: 1, [PIPELINE]: { version: VERSION } }),
+      });
+
+      // Act
+      await processBatch(SHARD, batch('a'));
+
+      // Assess
+      const [item] = putAllCalls.flat();
+      const { [PIPELINE]: pipeline, ...record } = item ?? {};
+      expect(unmarshall(record)).toEqual({ id: 'a', n: 1 });
+      expect(pipeline?.M?.version).toEqual({ S: VERSION });
+      expect(deadLettered).toEqual([]);
+    });
+
+    it('stores no version for a record from a producer that gave none', async () => {
+      // Prepare
+      const { processBatch, putAllCalls } = harness({ a: '{"id":"a"}' });
+
+      // Act
+      await processBatch(SHARD, batch('a'));
+
+      // Assess
+      expect(putAllCalls.flat()[0]?.[PIPELINE]?.M?.version).toBeUndefined();
+    });
+
+    it.each([
+      ['a string', '"x"'],
+      ['an empty object', '{}'],
+      ['a version that is not one', '{"version":"12"}'],
+      ['a version that is a number', '{"version":1764790000000}'],
+      ['another field beside the version', `{"version":"${VERSION}","sequenceNumber":"1"}`],
+    ])('dead-letters RESERVED_ATTRIBUTE when the pipeline attribute holds %s', async (_what, fields) => {
+      // Prepare
+      const { processBatch, putAllCalls, deadLettered } = harness({ a: `{"id":"a","${PIPELINE}":${fields}}` });
+
+      // Act
+      const outcome = await processBatch(SHARD, batch('a'));
+
+      // Assess
+      expect(putAllCalls.flat()).toEqual([]);
+      expect(deadLettered.map((letter) => letter.reason)).toEqual(['RESERVED_ATTRIBUTE']);
+      expect(outcome.deadLettered).toHaveLength(1);
+    });
+
+    it('counts a write the table skips as older as stale, not as written, and dead-letters nothing', async () => {
+      // Prepare
+      const { processBatch, registry, deadLettered } = harness(
+        {
+          old: JSON.stringify({ id: 'a', [PIPELINE]: { version: VERSION } }),
+          fresh: '{"id":"b"}',
+        },
+        { stale: (item) => item.id?.S === 'a' },
+      );
+
+      // Act
+      const outcome = await processBatch(SHARD, batch('old', 'fresh'));
+
+      // Assess
+      expect(await metricValue(registry, 'consumer_stale_writes_skipped_total', { region: REGION })).toBe(1);
+      expect(await metricValue(registry, 'consumer_records_written_total', { region: REGION })).toBe(1);
+      expect(deadLettered).toEqual([]);
+      expect(outcome).toEqual({
+        written: batch('old', 'fresh').map((record) => record.SequenceNumber),
+        deadLettered: [],
+      });
+    });
   });
 });

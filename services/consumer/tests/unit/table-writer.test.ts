@@ -242,3 +242,93 @@ describe('Class: TableWriter', () => {
     expect(dynamodb.commands).toEqual([]);
   });
 });
+
+describe('Method: TableWriter.putNewer', () => {
+  const PIPELINE = '_pipeline';
+  const V1 = '000001764790000000-000000-a1b2c3d4';
+  const V2 = '000001764790000001-000000-a1b2c3d4';
+  const SEQ = '49680796223196908670573189823894359086809174730086547458';
+  const versioned = (id: string, version: string) =>
+    item(id, { [PIPELINE]: { M: { version: { S: version }, sequenceNumber: { S: SEQ } } } });
+  const unversioned = (id: string) => item(id, { [PIPELINE]: { M: { sequenceNumber: { S: SEQ } } } });
+  const conditionalCheckFailed = () =>
+    new DynamoDBServiceException({
+      name: 'ConditionalCheckFailedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: 'The conditional request failed',
+    });
+  const inputs = (dynamodb: ScriptedDynamoDb) =>
+    dynamodb.commands.filter((command) => command instanceof PutItemCommand).map((command) => command.input);
+
+  it('writes a versioned item only over a smaller version or none', async () => {
+    // Prepare
+    const dynamodb = new ScriptedDynamoDb(() => ({}));
+
+    // Act
+    await writer(dynamodb).putNewer([versioned('a', V1)], PIPELINE);
+
+    // Assess
+    const [input] = inputs(dynamodb);
+    expect(input?.ConditionExpression).toBe('attribute_not_exists(#p.#ver) OR #p.#ver < :ver');
+    expect(input?.ExpressionAttributeNames).toEqual({ '#p': PIPELINE, '#ver': 'version' });
+    expect(input?.ExpressionAttributeValues).toEqual({ ':ver': { S: V1 } });
+  });
+
+  it('writes an unversioned item only over an unversioned one earlier in the stream', async () => {
+    // Prepare
+    const dynamodb = new ScriptedDynamoDb(() => ({}));
+
+    // Act
+    await writer(dynamodb).putNewer([unversioned('a')], PIPELINE);
+
+    // Assess
+    const [input] = inputs(dynamodb);
+    expect(input?.ConditionExpression).toMatch(
+      /^attribute_not_exists\(#p\.#ver\) AND \(attribute_not_exists\(#p\.#seq\)/,
+    );
+    expect(input?.ExpressionAttributeNames).toEqual({ '#p': PIPELINE, '#ver': 'version', '#seq': 'sequenceNumber' });
+    expect(input?.ExpressionAttributeValues).toEqual({ ':seq': { S: SEQ }, ':length': { N: String(SEQ.length) } });
+  });
+
+  it('counts a write the table refuses as older as stale, and rejects nothing', async () => {
+    // Prepare
+    const dynamodb = new ScriptedDynamoDb(() => {
+      throw conditionalCheckFailed();
+    });
+
+    // Act
+    const result = await writer(dynamodb).putNewer([versioned('a', V1), unversioned('b')], PIPELINE);
+
+    // Assess
+    expect(result).toEqual({ rejected: [], stale: 2 });
+  });
+
+  it('keeps the newest version of an id within one batch, whatever its place, and counts the others as stale', async () => {
+    // Prepare
+    const dynamodb = new ScriptedDynamoDb(() => ({}));
+
+    // Act
+    const result = await writer(dynamodb).putNewer(
+      [unversioned('a'), versioned('a', V2), versioned('a', V1), unversioned('a')],
+      PIPELINE,
+    );
+
+    // Assess
+    expect(inputs(dynamodb).map((input) => input.ExpressionAttributeValues?.[':ver']?.S)).toEqual([V2]);
+    expect(result).toEqual({ rejected: [], stale: 3 });
+  });
+
+  it('writes an unversioned id given twice in a batch once, the later one, counting neither as stale', async () => {
+    // Prepare
+    const dynamodb = new ScriptedDynamoDb(() => ({}));
+    const later = item('a', { [PIPELINE]: { M: { sequenceNumber: { S: `${SEQ.slice(0, -1)}9` } } } });
+
+    // Act
+    const result = await writer(dynamodb).putNewer([unversioned('a'), later], PIPELINE);
+
+    // Assess
+    expect(inputs(dynamodb).map((input) => input.Item)).toEqual([later]);
+    expect(result).toEqual({ rejected: [], stale: 0 });
+  });
+});

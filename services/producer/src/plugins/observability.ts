@@ -7,6 +7,8 @@ export interface ObservabilityOptions {
   readonly registry: Registry;
   /** True once the service can do its work, false again while it stops. */
   readonly isReady: () => boolean;
+  /** True while the clock is proven outside MAX_CLOCK_SKEW_MS: not ready, with code CLOCK_SKEWED. */
+  readonly isClockSkewed?: () => boolean;
 }
 
 /**
@@ -15,11 +17,20 @@ export interface ObservabilityOptions {
  * port can be exposed without it.
  */
 export default fp<ObservabilityOptions>(
-  async (app: FastifyInstance, { registry, isReady }) => {
+  async (app: FastifyInstance, { registry, isReady, isClockSkewed }) => {
     await app.register(statusRoutes, {
       registry,
       requestDuration: true,
-      readiness: () => (isReady() ? undefined : { code: 'NOT_READY', message: 'the service is not ready' }),
+      readiness: () => {
+        if (!isReady()) return { code: 'NOT_READY', message: 'the service is not ready' };
+        if (isClockSkewed?.() === true) {
+          return {
+            code: 'CLOCK_SKEWED',
+            message: "the clock is further from the streams' than MAX_CLOCK_SKEW_MS allows",
+          };
+        }
+        return undefined;
+      },
     });
   },
   { name: 'observability' },

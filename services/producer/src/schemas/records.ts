@@ -1,3 +1,5 @@
+import { RECORD_VERSION_PATTERN } from '@records/record-item';
+
 /** What one region's stream says of a record it took. */
 const positionSchema = {
   type: 'object',
@@ -36,13 +38,22 @@ const pendingSchema = {
     'Regions whose stream has not taken the record yet. A durable hand-off entry delivers it there once the region takes writes again; nothing is to be retried.',
 } as const;
 
-/** `201` of POST /records: the record's id, its position in each region's stream that took it, and the regions it waits for. */
+/** The version the producer gave a record: fixed-width, so versions sort as text as they compare. */
+const versionSchema = {
+  type: 'string',
+  pattern: RECORD_VERSION_PATTERN.source,
+  description:
+    'Milliseconds by the producer clock, a counter and the producer node id. A record posted after this one was answered gets a larger version, whichever producer takes it.',
+} as const;
+
+/** `201` of POST /records: the record's id and version, its position in each region's stream that took it, and the regions it waits for. */
 export const ingestResultSchema = {
   $id: 'IngestResult',
   type: 'object',
-  required: ['id', 'regions', 'pending'],
+  required: ['id', 'version', 'regions', 'pending'],
   properties: {
     id: { type: 'string' },
+    version: versionSchema,
     regions: { type: 'object', additionalProperties: positionSchema, description: 'By region.' },
     pending: pendingSchema,
   },
@@ -64,6 +75,7 @@ export const batchResultSchema = {
         properties: {
           status: { type: 'integer', description: '201, or the status POST /records would have answered.' },
           id: { type: 'string' },
+          version: versionSchema,
           regions: ingestResultSchema.properties.regions,
           pending: pendingSchema,
           error: { $ref: 'Error#/properties/error' },

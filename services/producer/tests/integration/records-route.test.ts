@@ -141,14 +141,18 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
 
     // Assess
     expect(response.statusCode).toBe(201);
-    const { id, regions: positions } = response.json();
+    const { id, version, regions: positions } = response.json();
     expect(id).toBe(body.id);
     const ciphertexts = await Promise.all(
       regions.map((region) => readBack(region, positions[region].shardId, positions[region].sequenceNumber)),
     );
     expect(Buffer.from(ciphertexts[0] as Uint8Array).equals(Buffer.from(ciphertexts[1] as Uint8Array))).toBe(true);
     for (const [index, region] of regions.entries()) {
-      expect(JSON.parse(await decryptIn(region, ciphertexts[index] as Uint8Array))).toEqual(body);
+      // The record, and the version it was answered with under the reserved attribute.
+      expect(JSON.parse(await decryptIn(region, ciphertexts[index] as Uint8Array))).toEqual({
+        ...body,
+        _pipeline: { version },
+      });
     }
   });
 
@@ -168,11 +172,11 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       const position = result.regions[region] as { shardId: string; sequenceNumber: string };
       const ciphertext = await readBack(region, position.shardId, position.sequenceNumber);
       expect(await decryptIn(region, ciphertext)).toBe(
-        `{"id":"${id}","count":12345678901234567890,"ratio":0.25,"tags":["a"]}`,
+        `{"id":"${id}","count":12345678901234567890,"ratio":0.25,"tags":["a"],"_pipeline":{"version":"${result.version}"}}`,
       );
       const text = fromText.regions[region] as { shardId: string; sequenceNumber: string };
       expect(await decryptIn(region, await readBack(region, text.shardId, text.sequenceNumber))).toBe(
-        `{"id":"${id}-text","exact":1.2345678901234567890123456789012345678}`,
+        `{"id":"${id}-text","exact":1.2345678901234567890123456789012345678,"_pipeline":{"version":"${fromText.version}"}}`,
       );
     }
   });

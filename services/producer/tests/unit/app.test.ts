@@ -4,9 +4,10 @@ import { KmsUnavailableError } from '@records/data-key-cache';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamUnavailableError } from '../../src/errors.js';
-
+import { ClockSkewedError, StreamUnavailableError } from '../../src/errors.js';
 import { appWith, POSITION, realIngestor } from './app-with.js';
+
+const VERSION = /^\d{18}-\d{6}-a1b2c3d4$/;
 
 describe('Function: buildApp', () => {
   let app: FastifyInstance | undefined;
@@ -23,6 +24,7 @@ describe('Function: buildApp', () => {
     expect(response.statusCode).toBe(201);
     expect(response.json()).toEqual({
       id: 'r-1',
+      version: expect.stringMatching(VERSION),
       regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION },
       pending: [],
     });
@@ -152,7 +154,7 @@ describe('Function: buildApp', () => {
     let ingested = 0;
     app = await appWith(async () => {
       ingested += 1;
-      return { id: 'r-1', regions: {}, pending: [] };
+      return { id: 'r-1', version: '000001764790000000-000000-a1b2c3d4', regions: {}, pending: [] };
     });
     await app.ready();
     // light-my-request holds an old-style (stream 1) payload until it ends and only then hands the
@@ -389,9 +391,21 @@ describe('Function: buildApp', () => {
       accepted: 2,
       failed: 2,
       results: [
-        { status: 201, id: 'b-1', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] },
+        {
+          status: 201,
+          id: 'b-1',
+          version: expect.stringMatching(VERSION),
+          regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION },
+          pending: [],
+        },
         { status: 400, error: { code: 'RECORD_NOT_OBJECT', message: expect.any(String) } },
-        { status: 201, id: 'b-2', regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] },
+        {
+          status: 201,
+          id: 'b-2',
+          version: expect.stringMatching(VERSION),
+          regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION },
+          pending: [],
+        },
         { status: 400, error: { code: 'RECORD_NOT_STORABLE', message: expect.any(String) } },
       ],
     });
@@ -422,5 +436,26 @@ describe('Function: buildApp', () => {
     expect(tooMany.json()).toMatchObject({
       error: { code: 'BATCH_TOO_LARGE', message: 'a batch holds at most 500 records' },
     });
+  });
+
+  it('returns 503 CLOCK_SKEWED with Retry-After, and /readyz not ready with the same code, while the clock is skewed', async () => {
+    // Prepare
+    app = await appWith(
+      async () => {
+        throw new ClockSkewedError(10_000);
+      },
+      { clockSkewed: true },
+    );
+
+    // Act
+    const posted = await app.inject({ method: 'POST', url: '/records', payload: { id: 'r-1' } });
+    const readiness = await app.inject({ method: 'GET', url: '/readyz' });
+
+    // Assess
+    expect(posted.statusCode).toBe(503);
+    expect(posted.headers['retry-after']).toBe('10');
+    expect(posted.json().error.code).toBe('CLOCK_SKEWED');
+    expect(readiness.statusCode).toBe(503);
+    expect(readiness.json().error.code).toBe('CLOCK_SKEWED');
   });
 });

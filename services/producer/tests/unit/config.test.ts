@@ -66,6 +66,9 @@ describe('Function: loadProducerConfig', () => {
     ['MAX_IN_FLIGHT_BYTES', '10'],
     ['REQUEST_TIMEOUT_MS', 'soon'],
     ['METRICS_PORT', '70000'],
+    ['MAX_CLOCK_SKEW_MS', '0'],
+    ['CLOCK_CHECK_INTERVAL_MS', '99'],
+    ['CLOCK_OFFSET_MS', '86400001'],
   ])('throws a ConfigError naming %s when it is %s', (variable, value) => {
     expect(() => loadProducerConfig({ [variable]: value })).toThrow(expect.objectContaining({ variable }));
   });
@@ -80,5 +83,15 @@ describe('Function: loadProducerConfig', () => {
     expect(loadProducerConfig({}).apiKeys).toEqual([]);
     expect(short).toThrow('API_KEYS: key 2 must be at least 24 characters');
     expect(short).not.toThrow('tooshort');
+  });
+
+  it('returns the documented clock settings, and a negative CLOCK_OFFSET_MS as given', () => {
+    // Act
+    const defaults = loadProducerConfig({});
+    const behind = loadProducerConfig({ CLOCK_OFFSET_MS: '-90', MAX_CLOCK_SKEW_MS: '200' });
+
+    // Assess
+    expect(defaults).toMatchObject({ maxClockSkewMs: 50, clockCheckIntervalMs: 10_000, clockOffsetMs: 0 });
+    expect(behind).toMatchObject({ maxClockSkewMs: 200, clockOffsetMs: -90 });
   });
 });

@@ -2,7 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProducerErrors } from '../../src/errors.js';
-import { appWith, realIngestor } from './app-with.js';
+import { appWith, realIngestor, unskewedClock } from './app-with.js';
 
 interface OpenApiDocument {
   openapi: string;
@@ -46,6 +46,34 @@ describe('Route: GET /openapi.json', () => {
     }
     const isRecord = ajv.compile({ $ref: 'openapi#/components/schemas/Record' });
     expect([isRecord({ id: 'a', x: 1 }), isRecord({ id: '' }), isRecord([1])]).toEqual([true, false, false]);
+  });
+
+  it('documents the version of a 201, and of each accepted line of a batch, as the real answers give it', async () => {
+    // Prepare
+    app = await appWith(realIngestor());
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ components: document.components }, 'openapi');
+    const isIngestResult = ajv.compile({ $ref: 'openapi#/components/schemas/IngestResult' });
+    const isBatchResult = ajv.compile({ $ref: 'openapi#/components/schemas/BatchResult' });
+
+    // Act
+    const one = await app.inject({ method: 'POST', url: '/records', payload: { id: 'a' } });
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/records/batch',
+      payload: '{"id":"b"}\n{"id":"c"}',
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+
+    // Assess
+    expect(isIngestResult(one.json())).toBe(true);
+    expect(isBatchResult(batch.json())).toBe(true);
+    const [first, second] = batch.json().results as { version: string }[];
+    expect(first?.version).not.toBe(second?.version);
+    const { version: _version, ...withoutVersion } = one.json();
+    expect(isIngestResult(withoutVersion)).toBe(false);
+    expect(isIngestResult({ ...one.json(), version: '1764790000000-0-a1b2c3d4' })).toBe(false);
   });
 
   it('documents the Bearer scheme, and asks for a key itself, when API keys are configured', async () => {
@@ -112,6 +140,7 @@ describe('Route: POST /records, validated by its schema', () => {
           },
         },
         pusher: { push: async () => ({ regions: {}, pending: [] }) },
+        ...unskewedClock(),
       }),
     );
 
@@ -125,6 +154,9 @@ describe('Route: POST /records, validated by its schema', () => {
 
     // Assess
     expect(response.statusCode).toBe(201);
-    expect(plaintexts).toEqual(['{"id":"n","big":123456789012345678901234567890,"d":1.50}']);
+    expect(plaintexts).toHaveLength(1);
+    expect(plaintexts[0]).toMatch(
+      /^\{"id":"n","big":123456789012345678901234567890,"d":1\.50,"_pipeline":\{"version":"\d{18}-\d{6}-a1b2c3d4"\}\}$/,
+    );
   });
 });

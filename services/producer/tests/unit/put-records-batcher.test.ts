@@ -242,4 +242,40 @@ describe('Class: PutRecordsBatcher', () => {
       expect(calls.length).toBeLessThan(40);
     });
   });
+
+  it('shows its observer each call as it is sent and the first record that landed, after every record is settled', async () => {
+    // Prepare: the first entry is throttled, the other two land.
+    const { kinesis } = scriptedKinesis((entries) => ({
+      Records: entries.map((entry, index) =>
+        index === 0
+          ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' }
+          : { ShardId: 'shardId-000000000000', SequenceNumber: `seq-${entry.PartitionKey}` },
+      ),
+      $metadata: {},
+    }));
+    const seen: string[] = [];
+    const puts = new PutRecordsBatcher({
+      kinesis,
+      streamName: 'records',
+      lingerMs: 60_000,
+      maxRecords: 3,
+      maxBytes: 5 << 20,
+      observer: {
+        sent: () => {
+          seen.push('sent');
+          return (landed) => {
+            seen.push(`landed ${landed.partitionKey} ${landed.sequenceNumber} ${landed.data.byteLength}`);
+            throw new Error('an observer that fails');
+          };
+        },
+      },
+    });
+
+    // Act
+    const outcomes = await Promise.allSettled([puts.put(data(1), 'a'), puts.put(data(2), 'b'), puts.put(data(3), 'c')]);
+
+    // Assess
+    expect(seen).toEqual(['sent', 'landed b seq-b 2']);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+  });
 });

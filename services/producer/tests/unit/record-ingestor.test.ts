@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ClockSkewedError } from '../../src/errors.js';
 import { createRecordIngestor } from '../../src/record-ingestor.js';
+import { HybridClock } from '../../src/versions/hybrid-clock.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { unskewedClock } from './app-with.js';
 
 describe('Function: createRecordIngestor', () => {
   it('zeroes the plaintext when encryption throws', async () => {
@@ -15,6 +19,7 @@ describe('Function: createRecordIngestor', () => {
         },
       },
       pusher: { push: async () => ({ regions: {}, pending: [] }) },
+      ...unskewedClock(),
     });
 
     // Act
@@ -45,6 +50,7 @@ describe('Function: createRecordIngestor', () => {
           return { regions: {}, pending: [] };
         },
       },
+      ...unskewedClock(),
     });
 
     // Act
@@ -52,6 +58,75 @@ describe('Function: createRecordIngestor', () => {
 
     // Assess
     expect(seen?.every((byte) => byte === 0)).toBe(true);
-    expect(Buffer.from(pushed ?? []).toString('utf8')).toBe('{"id":"r-2"}');
+    expect(JSON.parse(Buffer.from(pushed ?? []).toString('utf8'))).toEqual({
+      id: 'r-2',
+      _pipeline: { version: expect.stringMatching(/^\d{18}-\d{6}-a1b2c3d4$/) },
+    });
+  });
+});
+
+describe('Function: createRecordIngestor, versions', () => {
+  const push = async () => ({
+    regions: { 'us-east-1': { shardId: 'shardId-000000000000', sequenceNumber: '1' } },
+    pending: [],
+  });
+
+  it('answers only once its clock reads past the version plus the skew bound, with the version', async () => {
+    // Prepare
+    const manual = new ManualClock(50_000);
+    const clock = new HybridClock({ now: manual.now, maxClockSkewMs: 40, nodeId: 'a1b2c3d4', timers: manual });
+    const ingest = createRecordIngestor({
+      streamName: 'records',
+      pipelineAttribute: '_pipeline',
+      encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
+      pusher: { push },
+      clock,
+      skew: { skewed: false, retryAfterMs: 1_000 },
+    });
+    let answered = false;
+
+    // Act
+    const result = ingest({ id: 'r-1' }).then((value) => {
+      answered = true;
+      return value;
+    });
+    await manual.advance(40);
+    const atBound = answered;
+    await manual.advance(1);
+
+    // Assess
+    expect(atBound).toBe(false);
+    expect(await result).toEqual({
+      id: 'r-1',
+      version: '000000000000050000-000000-a1b2c3d4',
+      regions: { 'us-east-1': { shardId: 'shardId-000000000000', sequenceNumber: '1' } },
+      pending: [],
+    });
+  });
+
+  it('throws CLOCK_SKEWED with the check interval as Retry-After, and encrypts nothing, while the clock is skewed', async () => {
+    // Prepare
+    let encrypted = 0;
+    const ingest = createRecordIngestor({
+      streamName: 'records',
+      pipelineAttribute: '_pipeline',
+      encryptor: {
+        encrypt: async (plaintext) => {
+          encrypted++;
+          return Uint8Array.from(plaintext);
+        },
+      },
+      pusher: { push },
+      ...unskewedClock(),
+      skew: { skewed: true, retryAfterMs: 10_000 },
+    });
+
+    // Act
+    const outcome = await ingest({ id: 'r-1' }).catch((error: unknown) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(ClockSkewedError);
+    expect(outcome).toMatchObject({ code: 'CLOCK_SKEWED', statusCode: 503, retryAfterMs: 10_000 });
+    expect(encrypted).toBe(0);
   });
 });

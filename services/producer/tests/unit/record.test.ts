@@ -13,7 +13,7 @@ describe('Function: prepareRecord', () => {
     const record = prepare(Buffer.from(body));
 
     // Assess
-    expect(record).toEqual({ id: 'order-1', json: body });
+    expect(record).toMatchObject({ id: 'order-1', json: body });
   });
 
   it('keeps every digit of numbers a double cannot hold', () => {
