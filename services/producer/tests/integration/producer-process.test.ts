@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsClients } from '@records/aws-clients';
-import { provisionPipeline } from '@records/provisioning';
+import { HANDOFF_TABLE_KEY, provisionPipeline } from '@records/provisioning';
 import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProducerErrors } from '../../src/errors.js';
@@ -186,6 +186,8 @@ describe.skipIf(kmsMissing || process.platform !== 'linux')('Process: the produc
       streamName: name,
       shardCount: 2,
       tableNames: [],
+      // The producer runs as a user gets it, hand-off on: its tables in every region.
+      keyedTables: [{ name: `${name}-handoff`, key: HANDOFF_TABLE_KEY }],
       kmsKeyAlias: `alias/${name}`,
     });
     port = await getPort({ host: '127.0.0.1' });
@@ -200,6 +202,13 @@ describe.skipIf(kmsMissing || process.platform !== 'linux')('Process: the produc
         AWS_REGION: regions[0],
         AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
         AWS_ENDPOINT_URL_KMS: endpoints.kms,
+        ...Object.fromEntries(
+          regions.map((region) => [
+            `AWS_ENDPOINT_URL_DYNAMODB_${region.toUpperCase().replaceAll('-', '_')}`,
+            endpoints.dynamodb?.[region],
+          ]),
+        ),
+        HANDOFF_TABLE_NAME: `${name}-handoff`,
         STREAM_NAME: name,
         KMS_KEY_ALIAS: `alias/${name}`,
         REGIONS: regions.join(','),
