@@ -7,13 +7,16 @@ import { pino } from 'pino';
 import { createApiKeyCheck } from './api-keys.js';
 import { buildApp } from './app.js';
 import { loadProducerConfig } from './config.js';
-import { createProducer } from './producer.js';
+import { createProducer, producerAwsServiceSettings } from './producer.js';
 
 const config = loadProducerConfig(process.env);
 const { pipeline } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'producer' } });
 const registry = createServiceRegistry();
-const clients = new AwsClients({ observer: createAwsRequestMetrics(registry) });
+const clients = new AwsClients({
+  observer: createAwsRequestMetrics(registry),
+  services: producerAwsServiceSettings(config.requestBudgetMs),
+});
 
 const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
   resolveWrappingKeys({
@@ -28,7 +31,7 @@ const producer = createProducer({
   keys,
   registry,
   logger,
-  putTimeoutMs: config.putTimeoutMs,
+  requestBudgetMs: config.requestBudgetMs,
   batching: config.batching,
 });
 

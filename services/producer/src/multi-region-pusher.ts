@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { isTransientAwsError } from '@records/aws-clients';
 import { retry } from '@records/retry';
+import type { Deadline } from './deadline.js';
 import { StreamBacklogError, StreamUnavailableError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
 import { PutRecordsBatcher, type PutRecordsBatcherOptions } from './put-records-batcher.js';
@@ -17,11 +18,6 @@ export interface MultiRegionPusherOptions {
   readonly kinesis: (region: string) => KinesisClient;
   readonly metrics?: ProducerMetrics;
   readonly logger?: { warn(object: object, message: string): void };
-  /**
-   * How long a region that fails or stays silent is tried again before the record is answered
-   * with STREAM_UNAVAILABLE. No push waits longer than this on any region.
-   */
-  readonly putTimeoutMs: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
 }
@@ -42,8 +38,10 @@ function errorName(error: unknown): string {
 /**
  * Puts one ciphertext to the stream of every region at once. It succeeds only when every region
  * took the record, so an acknowledged record is durable in every region. A region that fails or
- * stays silent is retried, with back-off, until `putTimeoutMs`; then the push fails naming the
- * regions that took the record and those that did not, and the client retries with the same id.
+ * stays silent is retried, with back-off, until the request's deadline; then the push fails naming
+ * the regions that took the record and those that did not, and the client retries with the same id.
+ * Every PutRecords call carrying the record is sent with the deadline's signal, so none is still
+ * in flight after that answer.
  */
 export class MultiRegionPusher {
   readonly #options: MultiRegionPusherOptions;
@@ -93,8 +91,8 @@ export class MultiRegionPusher {
     for (const batcher of this.#batchers.values()) batcher.flush();
   }
 
-  async push(id: string, ciphertext: Uint8Array): Promise<Record<string, StreamPosition>> {
-    const { regions, metrics, logger, putTimeoutMs } = this.#options;
+  async push(id: string, ciphertext: Uint8Array, deadline: Deadline): Promise<Record<string, StreamPosition>> {
+    const { regions, metrics, logger } = this.#options;
     // A region that is behind turns the record away now, before any region has it: OVERLOADED at
     // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record's shard has more
     // queued than it takes in a quarter of the budget, or the oldest unfinished push to the region
@@ -107,23 +105,24 @@ export class MultiRegionPusher {
         now - (this.#pendingIn(region).values().next().value ?? now),
       ),
     );
-    const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > putTimeoutMs / 4);
+    const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > deadline.budgetMs / 4);
     if (backlogged.length > 0) {
       for (const region of backlogged) metrics?.kinesisPuts.inc({ region, outcome: 'backlogged' });
       throw new StreamBacklogError(Math.max(...waits));
     }
-    // One deadline for every region: each is retried within it, and a silent one is cut off at it.
-    const deadline = AbortSignal.timeout(putTimeoutMs);
+    // The request's deadline for every region: each is retried within what is left of it, and a
+    // silent one is cut off at it.
+    const { signal } = deadline;
     const token = {};
     const results = await Promise.allSettled(
       regions.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
         this.#track(region, token, now, () =>
-          retry(() => this.#batcher(region).put(ciphertext, key, deadline), {
+          retry(() => this.#batcher(region).put(ciphertext, key, signal), {
             attempts: Number.POSITIVE_INFINITY,
             minDelayMs: 100,
             maxDelayMs: 2_000,
-            signal: deadline,
+            signal,
             // A refusal that says the request itself is wrong is not tried again.
             shouldRetry: isTransientAwsError,
             onRetry: (error, attempt) =>

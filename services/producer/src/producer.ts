@@ -1,4 +1,4 @@
-import type { AwsClients } from '@records/aws-clients';
+import type { AwsClients, AwsService, AwsServiceSettings } from '@records/aws-clients';
 import {
   CoalescingCachingMaterialsManager,
   createDataKeyCacheMetrics,
@@ -7,6 +7,7 @@ import {
 import { multiRegionKeyring, RecordEncryptor, type ResolvedWrappingKeys } from '@records/envelope';
 import type { PipelineSettings } from '@records/pipeline-config';
 import type { Registry } from 'prom-client';
+import type { DeadlineClock } from './deadline.js';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
 import { MultiRegionPusher } from './multi-region-pusher.js';
 import { createRecordIngestor, type RecordIngestor } from './record-ingestor.js';
@@ -14,7 +15,22 @@ import type { ShardPacing } from './shard-pacer.js';
 
 type LogFn = (details: object, message: string) => void;
 
-export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
+/** REQUEST_BUDGET_MS when unset. */
+export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
+
+/**
+ * How the producer's AWS clients are bounded, from the request budget (see the comment on
+ * AwsServiceSettings for where the SDK retries and where we do). PutRecords gets one attempt: the
+ * pusher retries it within the request's deadline. A KMS call cannot be aborted by one request (the
+ * data key cache shares it), so its own bounds end it about when the budget does: two attempts
+ * (a throttled or dropped call is tried once more) of half the budget each.
+ */
+export function producerAwsServiceSettings(requestBudgetMs: number): Partial<Record<AwsService, AwsServiceSettings>> {
+  return {
+    kinesis: { maxAttempts: 1 },
+    kms: { maxAttempts: 2, requestTimeoutMs: Math.max(100, Math.ceil(requestBudgetMs / 2)) },
+  };
+}
 
 export interface ProducerDeps {
   readonly pipeline: PipelineSettings;
@@ -25,8 +41,13 @@ export interface ProducerDeps {
   readonly logger: { debug: LogFn; warn: LogFn; error: LogFn };
   /** Tests shorten the cache's back-off. */
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
-  /** How long a failing or silent region is retried before a push fails (PUT_TIMEOUT_MS); default 10 s. */
-  readonly putTimeoutMs?: number;
+  /**
+   * Everything one record waits on (the data key, encryption, the puts) fits in this
+   * (REQUEST_BUDGET_MS); default 10 s. Build `clients` with `producerAwsServiceSettings` of the same budget.
+   */
+  readonly requestBudgetMs?: number;
+  /** Tests step the deadlines' time. */
+  readonly clock?: DeadlineClock;
   /**
    * How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES)
    * and paced per shard (PUT_SHARD_RECORDS_PER_SECOND, PUT_SHARD_BYTES_PER_SECOND).
@@ -80,7 +101,6 @@ export function createProducer(deps: ProducerDeps): Producer {
     kinesis: (region) => clients.kinesis(region),
     metrics,
     logger: deps.logger,
-    putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
     batching: { ...DEFAULT_BATCHING, ...deps.batching },
   });
   const ingest = createRecordIngestor({
@@ -92,6 +112,8 @@ export function createProducer(deps: ProducerDeps): Producer {
       ...(pipeline.algorithmSuite === undefined ? {} : { algorithmSuite: pipeline.algorithmSuite }),
     }),
     pusher,
+    requestBudgetMs: deps.requestBudgetMs ?? DEFAULT_REQUEST_BUDGET_MS,
+    ...(deps.clock === undefined ? {} : { clock: deps.clock }),
   });
   return {
     ingest,

@@ -35,6 +35,7 @@ export function realIngestor(push = async () => ({ 'us-east-1': POSITION, 'eu-we
   return createRecordIngestor({
     streamName: 'records',
     pipelineAttribute: '_pipeline',
+    requestBudgetMs: 10_000,
     encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
     pusher: { push },
   });

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StreamUnavailableError } from '../../src/errors.js';
+import { createRecordIngestor } from '../../src/record-ingestor.js';
 
 import { appWith, POSITION, realIngestor } from './app-with.js';
 
@@ -124,6 +125,34 @@ describe('Function: buildApp', () => {
     // Assess
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('3');
+  });
+
+  it('returns 503 KMS_TIMEOUT with Retry-After when the budget runs out while the data key is awaited', async () => {
+    // Prepare: KMS never answers; the request has a budget of 20 ms
+    let pushed = false;
+    app = await appWith(
+      createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 20,
+        encryptor: { encrypt: () => new Promise(() => {}) },
+        pusher: {
+          push: async () => {
+            pushed = true;
+            return {};
+          },
+        },
+      }),
+    );
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { a: 1 } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json()).toEqual({ error: { code: 'KMS_TIMEOUT', message: expect.any(String) } });
+    expect(pushed).toBe(false);
   });
 
   it('returns 400 BAD_REQUEST in the error shape when the URL cannot be decoded', async () => {

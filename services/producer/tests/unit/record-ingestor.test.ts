@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Deadline, type DeadlineClock } from '../../src/deadline.js';
+import { ProducerErrors } from '../../src/errors.js';
 import { createRecordIngestor } from '../../src/record-ingestor.js';
+
+/** The faked timers, and Date.now (faked with them) as the deadline's clock. */
+const fakeClock: DeadlineClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
 
 describe('Function: createRecordIngestor', () => {
   it('zeroes the plaintext when encryption throws', async () => {
@@ -8,6 +17,7 @@ describe('Function: createRecordIngestor', () => {
     const ingest = createRecordIngestor({
       streamName: 'records',
       pipelineAttribute: '_pipeline',
+      requestBudgetMs: 10_000,
       encryptor: {
         encrypt: async (plaintext) => {
           seen = plaintext;
@@ -33,6 +43,7 @@ describe('Function: createRecordIngestor', () => {
     const ingest = createRecordIngestor({
       streamName: 'records',
       pipelineAttribute: '_pipeline',
+      requestBudgetMs: 10_000,
       encryptor: {
         encrypt: async (plaintext) => {
           seen = plaintext;
@@ -53,5 +64,85 @@ describe('Function: createRecordIngestor', () => {
     // Assess
     expect(seen?.every((byte) => byte === 0)).toBe(true);
     expect(Buffer.from(pushed ?? []).toString('utf8')).toBe('{"id":"r-2"}');
+  });
+
+  describe('within the request budget', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('rejects with 503 KMS_TIMEOUT when encryption is still waiting on KMS at the budget, and never pushes', async () => {
+      // Prepare: an encryption that waits on a data key that comes only after the budget
+      vi.useFakeTimers();
+      let seen: Uint8Array | undefined;
+      let finishEncryption: ((ciphertext: Uint8Array) => void) | undefined;
+      const push = vi.fn(async () => ({}));
+      const ingest = createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 2_000,
+        clock: fakeClock,
+        encryptor: {
+          encrypt: (plaintext) => {
+            seen = plaintext;
+            return new Promise((resolve) => {
+              finishEncryption = resolve;
+            });
+          },
+        },
+        pusher: { push },
+      });
+
+      // Act
+      const result = ingest({ id: 'r-3', secret: 'x' });
+      const settled = result.catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(1_999);
+      const early = await Promise.race([settled, Promise.resolve('pending')]);
+      await vi.advanceTimersByTimeAsync(1);
+      const error = await settled;
+      finishEncryption?.(new Uint8Array([1, 2, 3]));
+      await vi.advanceTimersByTimeAsync(0);
+
+      // Assess
+      expect(early).toBe('pending');
+      expect(error).toBeInstanceOf(ProducerErrors.KMS_TIMEOUT);
+      expect(error).toMatchObject({ code: 'KMS_TIMEOUT', statusCode: 503 });
+      expect(push).not.toHaveBeenCalled();
+      expect(seen?.every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('hands the pusher the same deadline, with what encryption left of the budget', async () => {
+      // Prepare: encryption takes 300 ms of a 1,000 ms budget
+      vi.useFakeTimers();
+      let remaining: number | undefined;
+      const deadline = Deadline.start(1_000, fakeClock);
+      const ingest = createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 60_000,
+        encryptor: {
+          encrypt: async (plaintext) => {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return Uint8Array.from(plaintext);
+          },
+        },
+        pusher: {
+          push: async (_id, _ciphertext, given) => {
+            expect(given).toBe(deadline);
+            remaining = given.remainingMs();
+            return {};
+          },
+        },
+      });
+
+      // Act
+      const result = ingest({ id: 'r-4' }, { deadline });
+      await vi.advanceTimersByTimeAsync(300);
+      await result;
+
+      // Assess
+      expect(remaining).toBe(700);
+      deadline.dispose();
+    });
   });
 });
