@@ -22,13 +22,15 @@ export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
  * How the producer's AWS clients are bounded, from the request budget (see the comment on
  * AwsServiceSettings for where the SDK retries and where we do). PutRecords gets one attempt: the
  * pusher retries it within the request's deadline. A KMS call cannot be aborted by one request (the
- * data key cache shares it), so its own bounds end it about when the budget does: two attempts
- * (a throttled or dropped call is tried once more) of half the budget each.
+ * data key cache shares it), so its own bounds end it soon after a budget: two attempts (a throttled
+ * or dropped call is tried once more) of 0.6 budgets each, 1.2 budgets at most. Slightly over one
+ * budget, so the requests waiting on a late call hear KMS_TIMEOUT (their budget ran out) rather
+ * than the call's own failure, and the cache learns of that failure, and backs off, soon after.
  */
 export function producerAwsServiceSettings(requestBudgetMs: number): Partial<Record<AwsService, AwsServiceSettings>> {
   return {
     kinesis: { maxAttempts: 1 },
-    kms: { maxAttempts: 2, requestTimeoutMs: Math.max(100, Math.ceil(requestBudgetMs / 2)) },
+    kms: { maxAttempts: 2, requestTimeoutMs: Math.ceil(requestBudgetMs * 0.6) },
   };
 }
 
