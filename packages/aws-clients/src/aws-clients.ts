@@ -12,6 +12,29 @@ export type AwsService = 'kinesis' | 'dynamodb' | 'kms';
 /** One endpoint for every region, or one per region (dynalite runs an instance per region). */
 export type EndpointOverride = string | Readonly<Record<string, string>>;
 
+/**
+ * Where the SDK retries and where we do. A call the application retries itself must not also be
+ * retried inside the SDK: the SDK's hidden attempts would outlast the deadline our retry keeps, and
+ * an attempt still in flight after the caller gave up can land after its answer was given.
+ *
+ * - Kinesis PutRecords (producer): our retry (`@records/retry` in MultiRegionPusher), within the
+ *   request's deadline; each call is sent with that deadline's abort signal. SDK: 1 attempt.
+ * - Kinesis GetRecords, ListShards, GetShardIterator (consumer): our retry in ShardReader and in the
+ *   poller's lease round. SDK: 1 attempt.
+ * - DynamoDB (consumer): our retry in TableWriter, DeadLetterStore and the lease round. SDK: 1 attempt.
+ * - KMS: the Encryption SDK's keyring calls it through the data key cache, where many requests share
+ *   one call and none can abort it; the cache retries after its back-off window. The SDK keeps a
+ *   bounded number of attempts, each with its own request timeout, sized by the service so that one
+ *   call ends about when the longest request budget does (the producer's `kmsClientBounds`).
+ * - Anything not named here (provisioning, start-up) keeps the SDK's defaults.
+ */
+export interface AwsServiceSettings {
+  /** Attempts the SDK makes per call, the first included; 1 when the application retries the call itself. */
+  readonly maxAttempts?: number;
+  /** Longest wait for an answer, per attempt. */
+  readonly requestTimeoutMs?: number;
+}
+
 export interface AwsClientsOptions {
   /**
    * Endpoints that win over the SDK's own resolution. Leave a service out and the SDK resolves it
@@ -21,6 +44,8 @@ export interface AwsClientsOptions {
   /** Leave unset for the SDK's default credential chain. */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly maxAttempts?: number;
+  /** Per service, over `maxAttempts` and `requestTimeoutMs`. */
+  readonly services?: Partial<Record<AwsService, AwsServiceSettings>>;
   /** Sees every attempt of every request, for metrics. */
   readonly observer?: AwsRequestObserver;
   /** Longest wait for an answer, per attempt, before it fails as a timeout. Default 10 s. */
@@ -40,19 +65,13 @@ export class AwsClients {
   readonly #options: AwsClientsOptions;
   readonly #clients = new Map<string, ObservableClient>();
   // Plain HTTP/1.1 with keep-alive: the Kinesis client otherwise picks HTTP/2, which plain-HTTP emulators refuse.
-  readonly #requestHandler: NodeHttpHandler;
+  // One handler per request timeout; they share the connection pools.
+  readonly #requestHandlers = new Map<number, NodeHttpHandler>();
+  readonly #httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+  readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
 
   constructor(options: AwsClientsOptions = {}) {
     this.#options = options;
-    this.#requestHandler = new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
-      connectionTimeout: 5_000,
-      // Without throwOnRequestTimeout the handler only logs a warning, and a silent endpoint holds
-      // a request (and the batch or POST behind it) for as long as it stays silent.
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-      throwOnRequestTimeout: true,
-    });
   }
 
   kinesis(region: string): KinesisClient {
@@ -77,7 +96,27 @@ export class AwsClients {
   destroy(): void {
     for (const client of this.#clients.values()) client.destroy();
     this.#clients.clear();
-    this.#requestHandler.destroy();
+    for (const handler of this.#requestHandlers.values()) handler.destroy();
+    this.#requestHandlers.clear();
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
+  }
+
+  #requestHandler(requestTimeoutMs: number): NodeHttpHandler {
+    let handler = this.#requestHandlers.get(requestTimeoutMs);
+    if (handler === undefined) {
+      handler = new NodeHttpHandler({
+        httpAgent: this.#httpAgent,
+        httpsAgent: this.#httpsAgent,
+        connectionTimeout: 5_000,
+        // Without throwOnRequestTimeout the handler only logs a warning, and a silent endpoint holds
+        // a request (and the batch or POST behind it) for as long as it stays silent.
+        requestTimeout: requestTimeoutMs,
+        throwOnRequestTimeout: true,
+      });
+      this.#requestHandlers.set(requestTimeoutMs, handler);
+    }
+    return handler;
   }
 
   #client<T extends ObservableClient>(
@@ -95,12 +134,14 @@ export class AwsClients {
     const existing = this.#clients.get(key);
     if (existing !== undefined) return existing as T;
     const endpoint = this.endpointFor(service, region);
+    const settings = this.#options.services?.[service];
+    const maxAttempts = settings?.maxAttempts ?? this.#options.maxAttempts;
     const client = create({
       region,
-      requestHandler: this.#requestHandler,
+      requestHandler: this.#requestHandler(settings?.requestTimeoutMs ?? this.#options.requestTimeoutMs ?? 10_000),
       ...(endpoint === undefined ? {} : { endpoint }),
       ...(this.#options.credentials === undefined ? {} : { credentials: this.#options.credentials }),
-      ...(this.#options.maxAttempts === undefined ? {} : { maxAttempts: this.#options.maxAttempts }),
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
     });
     const observer = this.#options.observer;
     if (observer !== undefined) {

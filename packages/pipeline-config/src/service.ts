@@ -12,11 +12,11 @@ export interface ServiceSettings {
   readonly shutdownGraceMs: number;
 }
 
-export function loadServiceSettings(env: Env, defaults: { port: number }): ServiceSettings {
+export function loadServiceSettings(env: Env, defaults: { port: number; shutdownGraceMs?: number }): ServiceSettings {
   return {
     host: stringWithDefault(env, 'HOST', '127.0.0.1'),
     port: integer(env, 'PORT', defaults.port, { min: 0, max: 65535 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.shutdownGraceMs ?? 10_000, { min: 0 }),
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { AwsService, AwsServiceSettings } from '@records/aws-clients';
 import {
   ConfigError,
   deepFreeze,
@@ -77,3 +78,12 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     ),
   });
 }
+
+/**
+ * The consumer retries every Kinesis and DynamoDB call itself (ShardReader, the lease round,
+ * TableWriter, DeadLetterStore), so the SDK makes one attempt of each (see AwsServiceSettings).
+ */
+export const CONSUMER_AWS_SERVICES: Partial<Record<AwsService, AwsServiceSettings>> = Object.freeze({
+  kinesis: Object.freeze({ maxAttempts: 1 }),
+  dynamodb: Object.freeze({ maxAttempts: 1 }),
+});

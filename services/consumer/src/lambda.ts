@@ -8,13 +8,13 @@ import { resolveWrappingKeys } from '@records/envelope';
 import { createServiceRegistry } from '@records/observability';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { pino } from 'pino';
-import { loadLambdaConfig } from './config.js';
+import { CONSUMER_AWS_SERVICES, loadLambdaConfig } from './config.js';
 import { createKinesisEventHandler, type InvocationContext } from './kinesis-event-handler.js';
 import { createRecordPipeline } from './record-pipeline.js';
 
 const config = loadLambdaConfig(process.env);
 const logger = pino({ level: config.logLevel, base: { service: 'consumer-lambda', region: config.region } });
-const clients = new AwsClients();
+const clients = new AwsClients({ services: CONSUMER_AWS_SERVICES });
 
 async function build() {
   // Only this region's key: the function never calls another region's KMS.

@@ -4,7 +4,7 @@ import { resolveWrappingKeys } from '@records/envelope';
 import { createServiceRegistry } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { loadConsumerConfig } from './config.js';
+import { CONSUMER_AWS_SERVICES, loadConsumerConfig } from './config.js';
 import { createConsumer } from './consumer.js';
 import { buildConsumerStatusApp } from './status-server.js';
 
@@ -12,7 +12,7 @@ const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'consumer', region, worker: config.workerId } });
 const registry = createServiceRegistry();
-const clients = new AwsClients({ observer: createAwsRequestMetrics(registry) });
+const clients = new AwsClients({ observer: createAwsRequestMetrics(registry), services: CONSUMER_AWS_SERVICES });
 
 // Only this region's key is resolved and used: a consumer never calls another region's KMS.
 const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>

@@ -83,8 +83,10 @@ export class ShardReader {
         output = await retry(
           async () => {
             iterator ??= await this.#iterator();
+            // Stopping aborts a read in flight: it is retried here, so the SDK makes one attempt.
             return kinesis.send(
               new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#options.getRecordsLimit }),
+              { abortSignal: signal },
             );
           },
           {

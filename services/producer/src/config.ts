@@ -23,8 +23,12 @@ export interface ProducerConfig extends ServiceSettings {
   readonly maxRecordBytes: number;
   /** `/metrics` (and `/healthz`) listen here, on HOST, apart from the ingest port; 0 picks a free port. */
   readonly metricsPort: number;
-  /** How long a failing or silent region is retried before the answer is 503 STREAM_UNAVAILABLE. */
-  readonly putTimeoutMs: number;
+  /**
+   * Everything one request waits on (the data key from KMS, encryption, the puts to every region)
+   * fits in this; when it runs out the answer is 503 KMS_TIMEOUT or STREAM_UNAVAILABLE, by stage.
+   * REQUEST_BUDGET_MS, or PUT_TIMEOUT_MS, its old name, which bounded the puts only.
+   */
+  readonly requestBudgetMs: number;
   /** Records being ingested at once; past it (or past maxInFlightBytes) the answer is 503 OVERLOADED at once. */
   readonly maxInFlightRecords: number;
   /** Bytes of request bodies being ingested at once. */
@@ -93,15 +97,37 @@ function apiKeys(env: Env): string[] {
   return keys;
 }
 
+const BUDGET_BOUNDS = { min: 100, max: 60_000 };
+
+function requestBudgetMs(env: Env): number {
+  const legacy = integer(env, 'PUT_TIMEOUT_MS', 10_000, BUDGET_BOUNDS);
+  if (env.REQUEST_BUDGET_MS?.trim() && env.PUT_TIMEOUT_MS?.trim()) {
+    throw new ConfigError('PUT_TIMEOUT_MS', 'is the old name of REQUEST_BUDGET_MS: set only REQUEST_BUDGET_MS');
+  }
+  return integer(env, 'REQUEST_BUDGET_MS', legacy, BUDGET_BOUNDS);
+}
+
+// After SIGTERM the producer stops taking requests and lets those in hand finish; each may take its
+// whole budget, and closing the clients and the metrics server takes a moment after that.
+const SHUTDOWN_AFTER_BUDGET_MS = 5_000;
+
 export function loadProducerConfig(env: Env): ProducerConfig {
   const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true });
   const dynamodbEndpoints = regionalEndpoints(env, 'DYNAMODB', pipeline.regions);
+  const budgetMs = requestBudgetMs(env);
+  const service = loadServiceSettings(env, { port: 3000, shutdownGraceMs: budgetMs + SHUTDOWN_AFTER_BUDGET_MS });
+  if (service.shutdownGraceMs <= budgetMs) {
+    throw new ConfigError(
+      'SHUTDOWN_GRACE_MS',
+      `must exceed the request budget (${budgetMs} ms), or requests in hand are cut off at shutdown; got ${service.shutdownGraceMs}`,
+    );
+  }
   return deepFreeze({
     pipeline,
-    ...loadServiceSettings(env, { port: 3000 }),
+    ...service,
     maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', 256 * 1024, { min: 16, max: 256 * 1024 }),
     metricsPort: integer(env, 'METRICS_PORT', 9464, { min: 0, max: 65535 }),
-    putTimeoutMs: integer(env, 'PUT_TIMEOUT_MS', 10_000, { min: 100, max: 60_000 }),
+    requestBudgetMs: budgetMs,
     maxInFlightRecords: integer(env, 'MAX_IN_FLIGHT_RECORDS', 1_000, { min: 1, max: 100_000 }),
     maxInFlightBytes: integer(env, 'MAX_IN_FLIGHT_BYTES', 64 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
     listenBacklog: integer(env, 'LISTEN_BACKLOG', 4_096, { min: 1, max: 65_535 }),

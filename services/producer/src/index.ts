@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './deadline.js';
 export * from './errors.js';
 export * from './handoff/handoff-backlog.js';
 export * from './handoff/handoff-store.js';

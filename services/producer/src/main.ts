@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { createApiKeyCheck } from './api-keys.js';
 import { buildApp } from './app.js';
 import { loadProducerConfig } from './config.js';
-import { createProducer } from './producer.js';
+import { createProducer, producerAwsServiceSettings } from './producer.js';
 
 const config = loadProducerConfig(process.env);
 const { pipeline } = config;
@@ -17,6 +17,7 @@ const logger = pino({ level: config.logLevel, base: { service: 'producer' } });
 const registry = createServiceRegistry();
 const clients = new AwsClients({
   observer: createAwsRequestMetrics(registry),
+  services: producerAwsServiceSettings(config.requestBudgetMs),
   // The hand-off tables of every region; where each region is emulated apart, each has its endpoint.
   ...(config.dynamodbEndpoints === undefined ? {} : { endpoints: { dynamodb: config.dynamodbEndpoints } }),
 });
@@ -34,7 +35,7 @@ const producer = createProducer({
   keys,
   registry,
   logger,
-  putTimeoutMs: config.putTimeoutMs,
+  requestBudgetMs: config.requestBudgetMs,
   batching: config.batching,
   handoff: config.handoff,
   instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { isTransientAwsError } from '@records/aws-clients';
 import { retry } from '@records/retry';
+import type { Deadline } from './deadline.js';
 import { HandoffBacklogFullError, StreamBacklogError, StreamUnavailableError } from './errors.js';
 import type { HandoffBacklog } from './handoff/handoff-backlog.js';
 import type { HandoffStore, StoredHandoffEntry } from './handoff/handoff-store.js';
@@ -20,11 +21,6 @@ export interface MultiRegionPusherOptions {
   readonly kinesis: (region: string) => KinesisClient;
   readonly metrics?: ProducerMetrics;
   readonly logger?: { warn(object: object, message: string): void };
-  /**
-   * How long a region that fails or stays silent is tried again before the record is answered
-   * with STREAM_UNAVAILABLE. No push waits longer than this on any region.
-   */
-  readonly putTimeoutMs: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
   /** Without it, a record is acknowledged only once every region's stream took it. */
@@ -66,10 +62,11 @@ function errorName(error: unknown): string {
 }
 
 /**
- * Puts one ciphertext to the stream of every region at once. It succeeds only when every region
- * took the record, so an acknowledged record is durable in every region. A region that fails or
- * stays silent is retried, with back-off, until `putTimeoutMs`; then the push fails naming the
- * regions that took the record and those that did not, and the client retries with the same id.
+ * Puts one ciphertext to the stream of every region at once. Without hand-off it succeeds only when
+ * every region took the record; with it, once one region took it and every other has a hand-off
+ * entry. A region that fails or stays silent is retried, with back-off, until the request's deadline
+ * (with hand-off, HANDOFF_AFTER_MS); then the push fails naming the regions that took the record and
+ * those that did not, and the client retries with the same id.
  */
 export class MultiRegionPusher {
   readonly #options: MultiRegionPusherOptions;
@@ -149,8 +146,8 @@ export class MultiRegionPusher {
     this.#options.metrics?.kinesisPuts.inc({ region: target, outcome: 'delivered' });
   }
 
-  async push(id: string, ciphertext: Uint8Array, version: string): Promise<PushResult> {
-    const { regions, metrics, logger, putTimeoutMs, handoff } = this.#options;
+  async push(id: string, ciphertext: Uint8Array, version: string, deadline: Deadline): Promise<PushResult> {
+    const { regions, metrics, logger, handoff } = this.#options;
     // A region that is behind turns the record away now, before any region has it: OVERLOADED at
     // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record's shard has more
     // queued than it takes in a quarter of the budget, or the oldest unfinished push to the region
@@ -165,7 +162,7 @@ export class MultiRegionPusher {
         now - (this.#pendingIn(region).values().next().value ?? now),
       ),
     );
-    const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > putTimeoutMs / 4);
+    const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > deadline.budgetMs / 4);
     const skipped =
       handoff === undefined
         ? []
@@ -177,15 +174,19 @@ export class MultiRegionPusher {
     for (const region of skipped) {
       if (!handoff?.backlog.admits(region, ciphertext.byteLength)) throw new HandoffBacklogFullError(region);
     }
-    // One deadline for every region: each is retried within it, and a silent one is cut off at it.
-    const deadline = AbortSignal.timeout(handoff?.afterMs ?? putTimeoutMs);
+    // The request's deadline for every region: each is retried within what is left of it (with
+    // hand-off, within HANDOFF_AFTER_MS of it), and a silent one is cut off at it.
+    const signal =
+      handoff === undefined
+        ? deadline.signal
+        : AbortSignal.any([deadline.signal, AbortSignal.timeout(handoff.afterMs)]);
     const token = {};
     const tried = regions.filter((region) => !skipped.includes(region));
     const results = await Promise.allSettled(
       tried.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
         this.#track(region, token, now, () => {
-          const put = () => this.#putTo(region, id, key, ciphertext, deadline);
+          const put = () => this.#putTo(region, id, key, ciphertext, signal);
           return handoff === undefined ? put() : handoff.breakers.execute(region, put);
         }),
       ),
@@ -207,7 +208,7 @@ export class MultiRegionPusher {
       throw new StreamUnavailableError(id, failed, { cause, acceptedRegions: accepted });
     }
     if (handoff !== undefined && failed.length > 0)
-      await this.#handOff(handoff, { id, version, ciphertext }, failed, accepted);
+      await this.#handOff(handoff, { id, version, ciphertext }, failed, accepted, deadline.signal);
     return { regions: positions, pending: failed };
   }
 
@@ -221,9 +222,9 @@ export class MultiRegionPusher {
     record: { id: string; version: string; ciphertext: Uint8Array },
     targets: readonly string[],
     accepted: readonly string[],
+    signal: AbortSignal,
   ): Promise<void> {
     const { regions, metrics, logger } = this.#options;
-    const signal = AbortSignal.timeout(handoff.afterMs);
     for (const target of targets) {
       if (!handoff.backlog.admits(target, record.ciphertext.byteLength)) throw new HandoffBacklogFullError(target);
       const tables = [...accepted, ...regions.filter((region) => !accepted.includes(region))].filter(

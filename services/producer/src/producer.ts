@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AwsClients } from '@records/aws-clients';
+import type { AwsClients, AwsService, AwsServiceSettings } from '@records/aws-clients';
 import {
   CoalescingCachingMaterialsManager,
   createDataKeyCacheMetrics,
@@ -9,6 +9,7 @@ import { multiRegionKeyring, RecordEncryptor, type ResolvedWrappingKeys } from '
 import type { PipelineSettings } from '@records/pipeline-config';
 import type { Registry } from 'prom-client';
 import type { HandoffConfig } from './config.js';
+import type { DeadlineClock } from './deadline.js';
 import { HandoffBacklog } from './handoff/handoff-backlog.js';
 import { HandoffRepairer } from './handoff/handoff-repairer.js';
 import { HandoffStore } from './handoff/handoff-store.js';
@@ -23,7 +24,24 @@ import { HybridClock } from './versions/hybrid-clock.js';
 
 type LogFn = (details: object, message: string) => void;
 
-export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
+/** REQUEST_BUDGET_MS when unset. */
+export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
+
+/**
+ * How the producer's AWS clients are bounded, from the request budget (see the comment on
+ * AwsServiceSettings for where the SDK retries and where we do). PutRecords gets one attempt: the
+ * pusher retries it within the request's deadline. A KMS call cannot be aborted by one request (the
+ * data key cache shares it), so its own bounds end it soon after a budget: two attempts (a throttled
+ * or dropped call is tried once more) of 0.6 budgets each, 1.2 budgets at most. Slightly over one
+ * budget, so the requests waiting on a late call hear KMS_TIMEOUT (their budget ran out) rather
+ * than the call's own failure, and the cache learns of that failure, and backs off, soon after.
+ */
+export function producerAwsServiceSettings(requestBudgetMs: number): Partial<Record<AwsService, AwsServiceSettings>> {
+  return {
+    kinesis: { maxAttempts: 1 },
+    kms: { maxAttempts: 2, requestTimeoutMs: Math.ceil(requestBudgetMs * 0.6) },
+  };
+}
 
 export interface ProducerClock {
   /** This process's clock in ms (Date.now() shifted by CLOCK_OFFSET_MS); versions and checks read it. */
@@ -49,8 +67,13 @@ export interface ProducerDeps {
   readonly logger: { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
   /** Tests shorten the cache's back-off. */
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff'>;
-  /** How long a failing or silent region is retried before a push fails (PUT_TIMEOUT_MS); default 10 s. */
-  readonly putTimeoutMs?: number;
+  /**
+   * Everything one record waits on (the data key, encryption, the puts) fits in this
+   * (REQUEST_BUDGET_MS); default 10 s. Build `clients` with `producerAwsServiceSettings` of the same budget.
+   */
+  readonly requestBudgetMs?: number;
+  /** Tests step the deadlines' time. */
+  readonly deadlineClock?: DeadlineClock;
   /**
    * How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES)
    * and paced per shard (PUT_SHARD_RECORDS_PER_SECOND, PUT_SHARD_BYTES_PER_SECOND).
@@ -123,7 +146,6 @@ export function createProducer(deps: ProducerDeps): Producer {
     kinesis: (region) => clients.kinesis(region),
     metrics,
     logger: deps.logger,
-    putTimeoutMs: deps.putTimeoutMs ?? DEFAULT_PUT_TIMEOUT_MS,
     batching: { ...DEFAULT_BATCHING, ...deps.batching },
     ...(handoff === undefined ? {} : { handoff: handoff.pusher }),
     observer: (region) => monitor.observer(region),
@@ -161,6 +183,8 @@ export function createProducer(deps: ProducerDeps): Producer {
       },
       retryAfterMs: clockSettings.checkIntervalMs,
     },
+    requestBudgetMs: deps.requestBudgetMs ?? DEFAULT_REQUEST_BUDGET_MS,
+    ...(deps.deadlineClock === undefined ? {} : { deadlineClock: deps.deadlineClock }),
   });
   return {
     ingest,

@@ -44,11 +44,24 @@ export class PutRecordsEntryError extends Error {
   }
 }
 
+/** The call carrying a record was aborted at another record's deadline; the record is put again. */
+export class PutRecordsCallAbortedError extends Error {
+  readonly $fault: 'server';
+
+  constructor(cause: unknown) {
+    super('the PutRecords call was aborted at the deadline of another record it carried', { cause });
+    this.name = 'PutRecordsCallAborted';
+    this.$fault = 'server';
+  }
+}
+
 interface Waiting {
   readonly entry: PutRecordsRequestEntry;
   readonly bytes: number;
   /** The shard it goes to, when paced and the shard map is known. */
   readonly shard: PacedShard | undefined;
+  /** Its request's deadline: the call carrying it is aborted when it aborts. */
+  readonly signal: AbortSignal | undefined;
   settled: boolean;
   resolve(position: StreamPosition): void;
   reject(error: unknown): void;
@@ -79,7 +92,10 @@ export class PutRecordsBatcher {
         : new ShardPacer({ kinesis: options.kinesis, streamName: options.streamName, ...options.pacing });
   }
 
-  /** Queues one record for the next call; `signal` gives up on it (the call may still carry it). */
+  /**
+   * Queues one record for the next call. `signal` gives up on it: a record still queued leaves the
+   * queue, and a call already carrying it is aborted (see `#send`).
+   */
   put(data: Uint8Array, partitionKey: string, signal?: AbortSignal): Promise<StreamPosition> {
     return new Promise<StreamPosition>((resolve, reject) => {
       if (signal?.aborted) {
@@ -90,6 +106,7 @@ export class PutRecordsBatcher {
         entry: { Data: data, PartitionKey: partitionKey },
         bytes: data.byteLength + Buffer.byteLength(partitionKey),
         shard: this.#pacer?.shardOf(hashKey(partitionKey)),
+        signal,
         settled: false,
         resolve: (position) => {
           if (waiting.settled) return;
@@ -176,11 +193,31 @@ export class PutRecordsBatcher {
     this.#timer = setTimeout(() => this.#flush(), full ? 0 : Math.max(lingerMs, PACING_TICK_MS));
   }
 
+  /**
+   * A call is aborted as soon as the deadline of ANY record in it passes, not when the last one
+   * does. That record's request is answered 503 at its deadline, and the answer promises that
+   * nothing it refused lands afterwards: a call left running for the other records could still
+   * write it, after its client was told it failed (and perhaps after it posted a newer version).
+   * The other records of an aborted call fail with it as a whole call fails, and the pusher puts
+   * them again at once, in the next call, within their own deadlines. That costs a second call
+   * only when a call takes longer than what is left of its most pressed record's budget, that is
+   * when the stream is already slow; calls take milliseconds and budgets seconds otherwise.
+   * (Aborting stops the client waiting and closes the connection; a request the service had read
+   * in full may still be applied. The SDK makes one attempt per call, so nothing resends it.)
+   */
+  #callSignal(batch: readonly Waiting[]): AbortSignal | undefined {
+    const signals = batch.flatMap((waiting) => (waiting.signal === undefined ? [] : [waiting.signal]));
+    if (signals.length === 0) return undefined;
+    return signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  }
+
   async #send(batch: Waiting[]): Promise<void> {
     const observed = this.#options.observer?.sent();
+    const abortSignal = this.#callSignal(batch);
     try {
       const { Records = [] } = await this.#options.kinesis.send(
         new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.map((waiting) => waiting.entry) }),
+        abortSignal === undefined ? {} : { abortSignal },
       );
       let first: LandedRecord | undefined;
       batch.forEach((waiting, index) => {
@@ -201,7 +238,13 @@ export class PutRecordsBatcher {
       // After every record is settled: what the observer does cannot change their outcome.
       if (first !== undefined) observed?.(first);
     } catch (error) {
-      for (const waiting of batch) waiting.reject(error);
+      for (const waiting of batch) {
+        // A record whose own deadline did not pass was cut off by another's: a whole-call failure
+        // the pusher retries, not the abort (which it would take for its own deadline's).
+        waiting.reject(
+          abortSignal?.aborted && waiting.signal?.aborted !== true ? new PutRecordsCallAbortedError(error) : error,
+        );
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { RecordEncryptor } from '@records/envelope';
 import { stringifyRecordJson, withRecordVersion } from '@records/record-item';
-import { ClockSkewedError } from './errors.js';
+import { Deadline, type DeadlineClock } from './deadline.js';
+import { ClockSkewedError, ProducerErrors } from './errors.js';
 import type { MultiRegionPusher, StreamPosition } from './multi-region-pusher.js';
 import { prepareRecord, type RecordInput } from './record.js';
 import type { HybridClock } from './versions/hybrid-clock.js';
@@ -20,33 +21,57 @@ export interface RecordIngestorDeps {
   readonly pipelineAttribute: string;
   readonly encryptor: Pick<RecordEncryptor, 'encrypt'>;
   readonly pusher: Pick<MultiRegionPusher, 'push'>;
+  /** Versions, and the commit-wait before the answer. */
   readonly clock: Pick<HybridClock, 'next' | 'waitUntilAfter'>;
   /** Whether the clock is proven outside the skew bound, and how soon to ask again (ms). */
   readonly skew: { readonly skewed: boolean; readonly retryAfterMs: number };
+  /** Everything one record waits on fits in this (REQUEST_BUDGET_MS). */
+  readonly requestBudgetMs: number;
+  /** Tests step the deadline's time. */
+  readonly deadlineClock?: DeadlineClock;
 }
 
-export type RecordIngestor = (record: RecordInput) => Promise<IngestResult>;
+export interface IngestOptions {
+  /** The request's own deadline; a new one of `requestBudgetMs` starts when none is given. */
+  readonly deadline?: Deadline;
+}
+
+export type RecordIngestor = (record: RecordInput, options?: IngestOptions) => Promise<IngestResult>;
 
 /**
  * Validate, version, serialize, encrypt once, put everywhere, and answer only once the commit-wait
- * is over. The wait starts with the version, so it runs alongside encryption and the puts.
+ * is over: all within one deadline. The wait starts with the version, so it runs alongside
+ * encryption and the puts.
  */
 export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
-  return async (input) => {
+  return async (input, options = {}) => {
     if (deps.skew.skewed) throw new ClockSkewedError(deps.skew.retryAfterMs);
     const record = prepareRecord(input, deps.pipelineAttribute);
-    const version = deps.clock.next();
-    const committed = deps.clock.waitUntilAfter(version);
-    const json = stringifyRecordJson(withRecordVersion(record.value, deps.pipelineAttribute, version.text));
-    const plaintext = Buffer.from(json, 'utf8');
-    let ciphertext: Uint8Array;
+    const deadline = options.deadline ?? Deadline.start(deps.requestBudgetMs, deps.deadlineClock);
     try {
-      ciphertext = await deps.encryptor.encrypt(plaintext, deps.streamName);
+      const version = deps.clock.next();
+      const committed = deps.clock.waitUntilAfter(version, deadline.signal);
+      // Settled below; until then an abort must not surface as an unhandled rejection.
+      committed.catch(() => {});
+      const json = stringifyRecordJson(withRecordVersion(record.value, deps.pipelineAttribute, version.text));
+      const plaintext = Buffer.from(json, 'utf8');
+      let ciphertext: Uint8Array;
+      try {
+        // The data key may come from a KMS call the cache shares with other requests, which this one
+        // cannot cancel: it stops waiting instead. An encryption that finishes after the budget is
+        // thrown away, so a record answered KMS_TIMEOUT is never put.
+        ciphertext = await deadline.race(deps.encryptor.encrypt(plaintext, deps.streamName), () => {
+          return new ProducerErrors.KMS_TIMEOUT();
+        });
+      } finally {
+        // Also when the race is lost: the abandoned encryption then reads zeros, and its result is dropped.
+        plaintext.fill(0);
+      }
+      const { regions, pending } = await deps.pusher.push(record.id, ciphertext, version.text, deadline);
+      await committed;
+      return { id: record.id, version: version.text, regions, pending };
     } finally {
-      plaintext.fill(0);
+      if (options.deadline === undefined) deadline.dispose();
     }
-    const { regions, pending } = await deps.pusher.push(record.id, ciphertext, version.text);
-    await committed;
-    return { id: record.id, version: version.text, regions, pending };
   };
 }

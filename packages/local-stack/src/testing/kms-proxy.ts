@@ -7,8 +7,20 @@ export interface KmsCall {
   readonly operation: string;
   /** From the credential scope of the `Authorization` header. */
   readonly region: string;
-  /** True when the proxy answered with an error instead of forwarding. */
+  /** True when the proxy answered with an error instead of forwarding (or dropped it, abandoned). */
   readonly refused: boolean;
+  /** True for a held or delayed request whose client had gone when its turn came: never forwarded. */
+  readonly abandoned?: boolean;
+}
+
+/** A request the proxy keeps back, its body read, until it is released. */
+interface Deferred {
+  readonly operation: string;
+  readonly region: string;
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+  readonly body: Promise<Buffer>;
+  clientGone: boolean;
 }
 
 export interface CallFilter {
@@ -45,8 +57,10 @@ function matches(call: { operation: string; region: string }, filter: CallFilter
 /**
  * A forward proxy between KMS clients and moto_server, for tests and the benchmark. It records
  * every request by operation and region, so KMS calls are counted where they reach the emulator
- * rather than by the code under test, and it stages outages. It is no emulator: every answer
- * that is not an outage comes from moto.
+ * rather than by the code under test, and it stages outages: refusals, silence, late answers
+ * (`delay`), and calls held back then let through (`hold`, `release`). It is no emulator: every
+ * answer that is not an outage comes from moto (or kinesis-local, or dynalite, when it stands in
+ * front of them).
  */
 export class KmsProxy {
   readonly url: string;
@@ -64,7 +78,12 @@ export class KmsProxy {
   /** One region cut off while the others go on, as a regional outage looks to a multi-region client. */
   #cut: { region: string; mode: 'refuse' | 'silent' } | undefined;
   /** Requests held by a silent cut, dropped when it ends, as a connection that timed out. */
-  readonly #held = new Set<IncomingMessage>();
+  readonly #cutHeld = new Set<IncomingMessage>();
+  #holding: CallFilter | undefined;
+  #holdCalls = 0;
+  readonly #held: Deferred[] = [];
+  #delay: { readonly ms: number; readonly filter: CallFilter } | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   private constructor(server: Server, target: URL) {
     this.#server = server;
@@ -138,13 +157,49 @@ export class KmsProxy {
     this.#cut = { region, mode };
   }
 
-  /** Forwards every request again. */
+  /**
+   * Keeps matching requests back (their bodies read) until `release()`, as a congested network or
+   * a retry queue would: the next `calls` of them, or all. A request whose client has gone by then
+   * (it aborted) is never forwarded.
+   */
+  hold(filter: CallFilter = {}, options: { calls?: number } = {}): void {
+    this.#holding = filter;
+    this.#holdCalls = options.calls ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Requests being held now. */
+  get heldCount(): number {
+    return this.#held.length;
+  }
+
+  /** Forwards every held request whose client still waits, and stops holding. */
+  release(): void {
+    this.#holding = undefined;
+    for (const deferred of this.#held.splice(0)) this.#forwardDeferred(deferred);
+  }
+
+  /**
+   * Answers matching requests `ms` late: each is forwarded that long after it arrived, if its
+   * client still waits then (a client that timed out is not answered, as KMS would not reach it).
+   */
+  delay(ms: number, filter: CallFilter = {}): void {
+    this.#delay = { ms, filter };
+  }
+
+  /** Requests that were held or delayed and whose client had gone when their turn came. */
+  abandonedCount(filter: CallFilter = {}): number {
+    return this.#calls.filter((call) => call.abandoned === true && matches(call, filter)).length;
+  }
+
+  /** Forwards every request again, releasing those held; requests already delayed keep their delay. */
   restore(): void {
     this.#cut = undefined;
-    for (const held of this.#held) held.socket.destroy();
-    this.#held.clear();
+    for (const held of this.#cutHeld) held.socket.destroy();
+    this.#cutHeld.clear();
     this.#refusing = undefined;
     this.#failingEntries = 0;
+    this.#delay = undefined;
+    this.release();
     this.switchTo('forward');
   }
 
@@ -154,6 +209,9 @@ export class KmsProxy {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#held.length = 0;
     this.#agent.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -206,6 +264,51 @@ export class KmsProxy {
     });
   }
 
+  #defer(operation: string, region: string, incoming: IncomingMessage, outgoing: ServerResponse): Deferred {
+    const body = new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+    const deferred: Deferred = { operation, region, incoming, outgoing, body, clientGone: false };
+    // Before the answer is written, a close means the client stopped waiting (it aborted or timed out).
+    outgoing.once('close', () => {
+      if (!outgoing.writableEnded) deferred.clientGone = true;
+    });
+    return deferred;
+  }
+
+  #forwardDeferred(deferred: Deferred): void {
+    const { operation, region, incoming, outgoing } = deferred;
+    if (deferred.clientGone || outgoing.destroyed) {
+      this.#calls.push({ operation, region, refused: true, abandoned: true });
+      return;
+    }
+    this.#calls.push({ operation, region, refused: false });
+    void deferred.body.then((body) => {
+      const forwarded = request(
+        {
+          host: this.#target.hostname,
+          port: this.#target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: { ...incoming.headers, host: this.#target.host, 'content-length': String(body.byteLength) },
+          agent: this.#agent,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+      forwarded.on('error', (error) => {
+        if (outgoing.headersSent || outgoing.destroyed) return;
+        outgoing.writeHead(502, { 'content-type': 'text/plain' });
+        outgoing.end(`the proxy could not reach its target: ${error.message}`);
+      });
+      forwarded.end(body);
+    });
+  }
+
   #accept(socket: Socket): void {
     if (this.#mode === 'refuse') {
       this.#droppedConnections++;
@@ -232,8 +335,8 @@ export class KmsProxy {
         this.#droppedConnections++;
         incoming.socket.destroy();
       } else {
-        this.#held.add(incoming);
-        incoming.once('close', () => this.#held.delete(incoming));
+        this.#cutHeld.add(incoming);
+        incoming.once('close', () => this.#cutHeld.delete(incoming));
         incoming.resume();
       }
       return;
@@ -242,6 +345,21 @@ export class KmsProxy {
       // Read the request, answer nothing; the connection closes with the proxy.
       this.#calls.push({ operation, region, refused: true });
       incoming.resume();
+      return;
+    }
+    const delay = this.#delay;
+    if (this.#holding !== undefined && this.#holdCalls > 0 && matches({ operation, region }, this.#holding)) {
+      this.#holdCalls--;
+      this.#held.push(this.#defer(operation, region, incoming, outgoing));
+      return;
+    }
+    if (delay !== undefined && matches({ operation, region }, delay.filter)) {
+      const deferred = this.#defer(operation, region, incoming, outgoing);
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#forwardDeferred(deferred);
+      }, delay.ms);
+      this.#timers.add(timer);
       return;
     }
     const refused =

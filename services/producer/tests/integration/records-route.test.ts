@@ -38,7 +38,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
   let app: FastifyInstance | undefined;
 
   async function producerCore(
-    options: { clients?: AwsClients; putTimeoutMs?: number; batching?: Partial<ProducerBatching> } = {},
+    options: { clients?: AwsClients; requestBudgetMs?: number; batching?: Partial<ProducerBatching> } = {},
   ) {
     const own = options.clients ?? clients;
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
@@ -54,12 +54,12 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       registry,
       logger,
       cache: { backoff: { baseMs: 10, maxMs: 50 } },
-      ...(options.putTimeoutMs === undefined ? {} : { putTimeoutMs: options.putTimeoutMs }),
+      ...(options.requestBudgetMs === undefined ? {} : { requestBudgetMs: options.requestBudgetMs }),
       ...(options.batching === undefined ? {} : { batching: options.batching }),
     });
   }
 
-  async function producerApp(options: { clients?: AwsClients; putTimeoutMs?: number } = {}) {
+  async function producerApp(options: { clients?: AwsClients; requestBudgetMs?: number } = {}) {
     const producer = await producerCore(options);
     const logger = pino({ level: 'silent' });
     return buildApp({ logger, registry: new Registry(), ...producer, isReady: () => true, bodyLimit: 64 * 1024 });
@@ -240,7 +240,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
         credentials,
         endpoints: { kms: endpoints.kms!, kinesis: { [first]: endpoints.kinesis!, [second]: proxy.url } },
       });
-      app = await producerApp({ clients: behindProxy, putTimeoutMs: 1_500 });
+      app = await producerApp({ clients: behindProxy, requestBudgetMs: 1_500 });
       const id = `outage-${randomUUID()}`;
       outage(proxy);
 

@@ -40,6 +40,7 @@ export function realIngestor(
   return createRecordIngestor({
     streamName: 'records',
     pipelineAttribute: '_pipeline',
+    requestBudgetMs: 10_000,
     encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
     pusher: { push },
     ...unskewedClock(),

@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClockSkewedError, StreamUnavailableError } from '../../src/errors.js';
-import { appWith, POSITION, realIngestor } from './app-with.js';
+import { createRecordIngestor } from '../../src/record-ingestor.js';
+import { appWith, POSITION, realIngestor, unskewedClock } from './app-with.js';
 
 const VERSION = /^\d{18}-\d{6}-a1b2c3d4$/;
 
@@ -130,6 +131,35 @@ describe('Function: buildApp', () => {
     // Assess
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('3');
+  });
+
+  it('returns 503 KMS_TIMEOUT with Retry-After when the budget runs out while the data key is awaited', async () => {
+    // Prepare: KMS never answers; the request has a budget of 20 ms
+    let pushed = false;
+    app = await appWith(
+      createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 20,
+        encryptor: { encrypt: () => new Promise(() => {}) },
+        pusher: {
+          push: async () => {
+            pushed = true;
+            return { regions: {}, pending: [] };
+          },
+        },
+        ...unskewedClock(),
+      }),
+    );
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { a: 1 } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json()).toEqual({ error: { code: 'KMS_TIMEOUT', message: expect.any(String) } });
+    expect(pushed).toBe(false);
   });
 
   it('returns 400 BAD_REQUEST in the error shape when the URL cannot be decoded', async () => {

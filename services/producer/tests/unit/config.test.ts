@@ -19,7 +19,8 @@ describe('Function: loadProducerConfig', () => {
   it('returns the documented bounds on time and work in hand when nothing is set', () => {
     expect(loadProducerConfig({})).toMatchObject({
       metricsPort: 9464,
-      putTimeoutMs: 10_000,
+      requestBudgetMs: 10_000,
+      shutdownGraceMs: 15_000,
       maxInFlightRecords: 1_000,
       maxInFlightBytes: 64 * 1024 * 1024,
       requestTimeoutMs: 30_000,
@@ -61,6 +62,7 @@ describe('Function: loadProducerConfig', () => {
   });
 
   it.each([
+    ['REQUEST_BUDGET_MS', '60001'],
     ['PUT_TIMEOUT_MS', '60001'],
     ['MAX_IN_FLIGHT_RECORDS', '0'],
     ['MAX_IN_FLIGHT_BYTES', '10'],
@@ -71,6 +73,26 @@ describe('Function: loadProducerConfig', () => {
     ['CLOCK_OFFSET_MS', '86400001'],
   ])('throws a ConfigError naming %s when it is %s', (variable, value) => {
     expect(() => loadProducerConfig({ [variable]: value })).toThrow(expect.objectContaining({ variable }));
+  });
+
+  it('takes PUT_TIMEOUT_MS, the old name, as the request budget, and refuses both names at once', () => {
+    // Act
+    const legacy = loadProducerConfig({ PUT_TIMEOUT_MS: '4000' });
+    const both = () => loadProducerConfig({ PUT_TIMEOUT_MS: '4000', REQUEST_BUDGET_MS: '5000' });
+
+    // Assess
+    expect(legacy).toMatchObject({ requestBudgetMs: 4_000, shutdownGraceMs: 9_000 });
+    expect(loadProducerConfig({ REQUEST_BUDGET_MS: '2500' }).requestBudgetMs).toBe(2_500);
+    expect(both).toThrow(expect.objectContaining({ variable: 'PUT_TIMEOUT_MS' }));
+  });
+
+  it('throws a ConfigError naming SHUTDOWN_GRACE_MS when it does not exceed the request budget', () => {
+    // Act
+    const act = () => loadProducerConfig({ REQUEST_BUDGET_MS: '10000', SHUTDOWN_GRACE_MS: '10000' });
+
+    // Assess
+    expect(act).toThrow(expect.objectContaining({ variable: 'SHUTDOWN_GRACE_MS' }));
+    expect(loadProducerConfig({ REQUEST_BUDGET_MS: '10000', SHUTDOWN_GRACE_MS: '10001' }).shutdownGraceMs).toBe(10_001);
   });
 
   it('takes API keys as a comma list, and refuses a short one without quoting it', () => {

@@ -133,6 +133,7 @@ describe('Route: POST /records, validated by its schema', () => {
       createRecordIngestor({
         streamName: 'records',
         pipelineAttribute: '_pipeline',
+        requestBudgetMs: 10_000,
         encryptor: {
           encrypt: async (plaintext) => {
             plaintexts.push(Buffer.from(plaintext).toString('utf8'));

@@ -5,7 +5,7 @@ import {
   type PutRecordsCommandOutput,
 } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PutRecordsBatcher, PutRecordsEntryError } from '../../src/put-records-batcher.js';
+import { PutRecordsBatcher, PutRecordsCallAbortedError, PutRecordsEntryError } from '../../src/put-records-batcher.js';
 import { hashKey } from '../../src/shard-pacer.js';
 
 type Answer = (entries: NonNullable<PutRecordsCommand['input']['Records']>) => PutRecordsCommandOutput | Error;
@@ -141,6 +141,50 @@ describe('Class: PutRecordsBatcher', () => {
     await expect(gone).rejects.toThrow('deadline');
     await expect(kept).resolves.toMatchObject({ sequenceNumber: 'seq-kept' });
     expect(calls).toEqual([['kept']]);
+  });
+
+  it('aborts a call already sent when the deadline of one record it carries passes, and fails the others as retryable', async () => {
+    // Prepare: a Kinesis that holds every call until it is aborted
+    const sent: { keys: string[]; signal: AbortSignal | undefined }[] = [];
+    const kinesis = {
+      send(command: PutRecordsCommand, options: { abortSignal?: AbortSignal } = {}) {
+        const { abortSignal } = options;
+        sent.push({
+          keys: (command.input.Records ?? []).map((entry) => entry.PartitionKey as string),
+          signal: abortSignal,
+        });
+        return new Promise((_resolve, reject) => {
+          abortSignal?.addEventListener('abort', () =>
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+          );
+        });
+      },
+    } as unknown as KinesisClient;
+    const puts = batcher(kinesis, { maxRecords: 3 });
+    const soon = new AbortController();
+    const later = new AbortController();
+
+    // Act: three records, one call; the first record's deadline passes while the call is out
+    const results = Promise.allSettled([
+      puts.put(data(), 'soon', soon.signal),
+      puts.put(data(), 'later', later.signal),
+      puts.put(data(), 'none'),
+    ]);
+    const signalSent = sent[0]?.signal;
+    const abortedBefore = signalSent?.aborted;
+    soon.abort(new Error('deadline of soon'));
+    const [first, second, third] = await results;
+
+    // Assess
+    expect(sent.map((call) => call.keys)).toEqual([['soon', 'later', 'none']]);
+    expect(abortedBefore).toBe(false);
+    expect(signalSent?.aborted).toBe(true);
+    expect((first as PromiseRejectedResult).reason).toEqual(new Error('deadline of soon'));
+    for (const other of [second, third]) {
+      expect((other as PromiseRejectedResult).reason).toBeInstanceOf(PutRecordsCallAbortedError);
+      expect((other as PromiseRejectedResult).reason).toMatchObject({ $fault: 'server' });
+    }
+    expect(later.signal.aborted).toBe(false);
   });
 
   describe('with shard pacing', () => {

@@ -1,9 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import { ClockSkewedError } from '../../src/errors.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Deadline, type DeadlineClock } from '../../src/deadline.js';
+import { ClockSkewedError, ProducerErrors } from '../../src/errors.js';
 import { createRecordIngestor } from '../../src/record-ingestor.js';
 import { HybridClock } from '../../src/versions/hybrid-clock.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { unskewedClock } from './app-with.js';
+
+/** The faked timers, and Date.now (faked with them) as the deadline's clock. */
+const fakeClock: DeadlineClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
 
 describe('Function: createRecordIngestor', () => {
   it('zeroes the plaintext when encryption throws', async () => {
@@ -12,6 +20,7 @@ describe('Function: createRecordIngestor', () => {
     const ingest = createRecordIngestor({
       streamName: 'records',
       pipelineAttribute: '_pipeline',
+      requestBudgetMs: 10_000,
       encryptor: {
         encrypt: async (plaintext) => {
           seen = plaintext;
@@ -38,6 +47,7 @@ describe('Function: createRecordIngestor', () => {
     const ingest = createRecordIngestor({
       streamName: 'records',
       pipelineAttribute: '_pipeline',
+      requestBudgetMs: 10_000,
       encryptor: {
         encrypt: async (plaintext) => {
           seen = plaintext;
@@ -82,6 +92,7 @@ describe('Function: createRecordIngestor, versions', () => {
       pusher: { push },
       clock,
       skew: { skewed: false, retryAfterMs: 1_000 },
+      requestBudgetMs: 10_000,
     });
     let answered = false;
 
@@ -119,6 +130,7 @@ describe('Function: createRecordIngestor, versions', () => {
       pusher: { push },
       ...unskewedClock(),
       skew: { skewed: true, retryAfterMs: 10_000 },
+      requestBudgetMs: 10_000,
     });
 
     // Act
@@ -128,5 +140,87 @@ describe('Function: createRecordIngestor, versions', () => {
     expect(outcome).toBeInstanceOf(ClockSkewedError);
     expect(outcome).toMatchObject({ code: 'CLOCK_SKEWED', statusCode: 503, retryAfterMs: 10_000 });
     expect(encrypted).toBe(0);
+  });
+
+  describe('within the request budget', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('rejects with 503 KMS_TIMEOUT when encryption is still waiting on KMS at the budget, and never pushes', async () => {
+      // Prepare: an encryption that waits on a data key that comes only after the budget
+      vi.useFakeTimers();
+      let seen: Uint8Array | undefined;
+      let finishEncryption: ((ciphertext: Uint8Array) => void) | undefined;
+      const push = vi.fn(async () => ({ regions: {}, pending: [] }));
+      const ingest = createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 2_000,
+        deadlineClock: fakeClock,
+        ...unskewedClock(),
+        encryptor: {
+          encrypt: (plaintext) => {
+            seen = plaintext;
+            return new Promise((resolve) => {
+              finishEncryption = resolve;
+            });
+          },
+        },
+        pusher: { push },
+      });
+
+      // Act
+      const result = ingest({ id: 'r-3', secret: 'x' });
+      const settled = result.catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(1_999);
+      const early = await Promise.race([settled, Promise.resolve('pending')]);
+      await vi.advanceTimersByTimeAsync(1);
+      const error = await settled;
+      finishEncryption?.(new Uint8Array([1, 2, 3]));
+      await vi.advanceTimersByTimeAsync(0);
+
+      // Assess
+      expect(early).toBe('pending');
+      expect(error).toBeInstanceOf(ProducerErrors.KMS_TIMEOUT);
+      expect(error).toMatchObject({ code: 'KMS_TIMEOUT', statusCode: 503 });
+      expect(push).not.toHaveBeenCalled();
+      expect(seen?.every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('hands the pusher the same deadline, with what encryption left of the budget', async () => {
+      // Prepare: encryption takes 300 ms of a 1,000 ms budget
+      vi.useFakeTimers();
+      let remaining: number | undefined;
+      const deadline = Deadline.start(1_000, fakeClock);
+      const ingest = createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 60_000,
+        encryptor: {
+          encrypt: async (plaintext) => {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return Uint8Array.from(plaintext);
+          },
+        },
+        pusher: {
+          push: async (_id, _ciphertext, _version, given) => {
+            expect(given).toBe(deadline);
+            remaining = given.remainingMs();
+            return { regions: {}, pending: [] };
+          },
+        },
+        ...unskewedClock(),
+      });
+
+      // Act
+      const result = ingest({ id: 'r-4' }, { deadline });
+      await vi.advanceTimersByTimeAsync(300);
+      await result;
+
+      // Assess
+      expect(remaining).toBe(700);
+      deadline.dispose();
+    });
   });
 });
