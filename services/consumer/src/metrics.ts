@@ -10,6 +10,8 @@ export interface ConsumerMetrics {
   readonly leaseTakeovers: Counter<'region' | 'from'>;
   readonly staleWritesSkipped: Counter<'region'>;
   readonly trimmedLeasesRemoved: Counter<'region' | 'read_to_end'>;
+  readonly staleStreamLeasesRemoved: Counter<'region'>;
+  readonly renewalsGivenUp: Counter<'region'>;
   readonly ingestToStore: Histogram<'region'>;
   readonly millisBehindLatest: Gauge<'region' | 'shard_id'>;
   readonly batchRetries: Counter<'region' | 'shard_id'>;
@@ -37,6 +39,18 @@ export function createConsumerMetrics(registry: Registry, region: string): Consu
       name: 'consumer_trimmed_leases_removed_total',
       help: 'Lease rows of shards trimmed from the stream that this consumer removed; read_to_end="false" means records were trimmed before anyone read them.',
       labelNames: ['region', 'read_to_end'] as const,
+      registers: [registry],
+    }),
+    staleStreamLeasesRemoved: new Counter({
+      name: 'consumer_stale_stream_leases_removed_total',
+      help: 'Lease rows of an earlier stream of the same name (another ARN or creation time) that this consumer removed.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
+    renewalsGivenUp: new Counter({
+      name: 'consumer_leases_given_up_total',
+      help: 'Leases this consumer stopped reading because its renewals had not landed for a lease duration.',
+      labelNames: ['region'] as const,
       registers: [registry],
     }),
     staleWritesSkipped: new Counter({

@@ -184,6 +184,8 @@ export async function startStack(config: StackConfig, hooks: StackHooks): Promis
           const service = spawnService(name, SERVICE_ENTRY.consumer, {
             ...baseEnv,
             REGION: region,
+            // Its index is its identity: restarted, it takes its own leases back at once.
+            WORKER_ID: `${region}-consumer-${index}`,
             PORT: String(consumerPort),
             HOST: '127.0.0.1',
             AWS_ENDPOINT_URL_KINESIS: kinesis,

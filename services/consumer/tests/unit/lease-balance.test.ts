@@ -3,7 +3,15 @@ import { type BalanceInput, leasesToTake } from '../../src/lease-balance.js';
 import type { Lease } from '../../src/lease-store.js';
 
 function lease(shardId: string, owner: string | undefined, nextOwner?: string): Lease {
-  return { shardId, owner, counter: 1, checkpoint: { kind: 'trim-horizon' }, parentShardIds: [], nextOwner };
+  return {
+    shardId,
+    owner,
+    counter: 1,
+    checkpoint: { kind: 'trim-horizon' },
+    parentShardIds: [],
+    nextOwner,
+    streamIdentity: undefined,
+  };
 }
 
 function input(me: string, leases: Lease[], held: string[]): BalanceInput {
