@@ -1,6 +1,6 @@
 import type { Logger } from '@records/observability';
 import { LeaseLostError } from './errors.js';
-import type { HeldLeases } from './held-leases.js';
+import type { HeldLease, HeldLeases } from './held-leases.js';
 import type { LeaseStore } from './lease-store.js';
 
 export interface LeaseRenewerOptions {
@@ -25,52 +25,58 @@ export interface LeaseRenewerOptions {
  */
 export class LeaseRenewer {
   readonly #options: LeaseRenewerOptions;
+  // Leases whose renewal is still on its way: not asked again until it lands or fails.
+  readonly #renewing = new Set<HeldLease>();
   #timer: NodeJS.Timeout | undefined;
-  #round: Promise<void> | undefined;
 
   constructor(options: LeaseRenewerOptions) {
     this.#options = options;
   }
 
-  /** When a lease last confirmed is given up unless a write lands before. */
+  /** How long a lease may go without a write landing before it is given up. */
   get giveUpAfterMs(): number {
     return Math.max(0, this.#options.leaseDurationMs - this.#options.intervalMs);
   }
 
+  /** Renews every `intervalMs`, whatever the renewals before are doing. */
   start(): void {
     if (this.#timer !== undefined) return;
-    const schedule = () => {
-      this.#timer = setTimeout(() => {
-        this.#round = this.renewAll().finally(schedule);
-      }, this.#options.intervalMs);
-    };
-    schedule();
+    this.#timer = setInterval(() => {
+      void this.renewAll();
+    }, this.#options.intervalMs);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.#timer);
+  stop(): void {
+    clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#round;
   }
 
-  /** One round: every held lease renewed, or given up when it has gone unconfirmed too long. */
-  async renewAll(): Promise<void> {
+  /**
+   * One round: every held lease renewed (unless its renewal before is still on its way), or given
+   * up when no write has landed for too long. Resolves when the renewals it started have settled.
+   */
+  renewAll(): Promise<void> {
     const { held, store, now, logger } = this.#options;
-    await Promise.all(
-      held.entries().map(async ([shardId, entry]) => {
-        const unconfirmedMs = now() - entry.confirmedAt;
-        if (unconfirmedMs >= this.giveUpAfterMs) {
-          logger.warn({ shardId, unconfirmedMs }, 'lease not renewed for a lease duration; stopped reading the shard');
-          held.lose(entry, 'renewals failed for a lease duration');
-          this.#options.onGiveUp?.(shardId);
-          return;
-        }
-        try {
-          await held.write(entry, (lease, options) => store.renew(lease, options));
-        } catch (error) {
-          if (!(error instanceof LeaseLostError)) logger.warn({ shardId, err: error }, 'lease not renewed; retrying');
-        }
-      }),
-    );
+    const started: Promise<void>[] = [];
+    for (const [shardId, entry] of held.entries()) {
+      const unconfirmedMs = now() - entry.confirmedAt;
+      if (unconfirmedMs >= this.giveUpAfterMs) {
+        logger.warn({ shardId, unconfirmedMs }, 'lease not renewed for a lease duration; stopped reading the shard');
+        held.lose(entry, 'renewals failed for a lease duration');
+        this.#options.onGiveUp?.(shardId);
+        continue;
+      }
+      if (this.#renewing.has(entry)) continue;
+      this.#renewing.add(entry);
+      started.push(
+        held
+          .write(entry, (lease, options) => store.renew(lease, options))
+          .catch((error: unknown) => {
+            if (!(error instanceof LeaseLostError)) logger.warn({ shardId, err: error }, 'lease not renewed; retrying');
+          })
+          .finally(() => this.#renewing.delete(entry)),
+      );
+    }
+    return Promise.all(started).then(() => {});
   }
 }

@@ -220,7 +220,7 @@ export function createPoller(deps: PollerDeps): Poller {
       }, graceMs);
       await Promise.allSettled(entries.map((entry) => entry.run));
       clearTimeout(giveUp);
-      await renewer.stop();
+      renewer.stop();
     },
     isReady: () => ready,
     stalledShards: () => [...stalled],
