@@ -61,7 +61,7 @@ export function createConsumerMetrics(registry: Registry, region: string): Consu
     }),
     ingestToStore: new Histogram({
       name: 'consumer_ingest_to_store_seconds',
-      help: 'From the record reaching the stream (its ApproximateArrivalTimestamp) to its item being written.',
+      help: "From the record reaching the stream (its ApproximateArrivalTimestamp) to the end of its batch write, by this consumer's clock: written, skipped as stale or rejected alike.",
       labelNames: ['region'] as const,
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60],
       registers: [registry],

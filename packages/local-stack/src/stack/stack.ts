@@ -56,7 +56,7 @@ async function port(preferred: number): Promise<number> {
 
 /**
  * Starts the whole pipeline on this machine: emulators for whatever has no endpoint set, then
- * provisioning, then the producer and one consumer per region as supervised processes.
+ * provisioning, then the producer and `CONSUMERS_PER_REGION` consumers per region as supervised processes.
  */
 export async function startStack(config: StackConfig, hooks: StackHooks): Promise<RunningStack> {
   const { pipeline } = config;
