@@ -71,7 +71,7 @@ export function createPoller(deps: PollerDeps): Poller {
   const now = deps.now ?? (() => performance.now());
   const roundMs = Math.max(100, Math.floor(deps.leaseDurationMs / 5));
   // Well under a third of the lease: a renewal that fails is tried again in time.
-  const writeTimeoutMs = Math.max(50, Math.floor(deps.leaseDurationMs / 5));
+  const writeTimeoutMs = Math.max(50, Math.floor(deps.leaseDurationMs / 4));
   const stopping = new AbortController();
   const stalled = new Set<string>();
   let ready = false;

@@ -7,7 +7,8 @@ import { AwsClients } from '@records/aws-clients';
 import { eventually, type StackProcess, startStackProcess } from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const LEASE_DURATION_MS = 2_000;
+// Three seconds: renewals (every 600 ms, each bounded to 750 ms) land in time on two loaded cores.
+const LEASE_DURATION_MS = 3_000;
 const REGION = 'us-east-1';
 
 interface LeaseRow {
@@ -129,10 +130,10 @@ describe('Consumers of one region as a fleet, as real processes under pnpm start
         const batch =
           start < versions.length
             ? versions.slice(start, start + 50)
-            : Array.from({ length: 50 }, () => ({ id: `fleet-more-${randomUUID()}`, version: 1 }));
+            : Array.from({ length: 10 }, () => ({ id: `fleet-more-${randomUUID()}`, version: 1 }));
         positions.push(...(await postBatch(batch)));
         for (const record of batch) latest.set(record.id, record.version);
-        await sleep(150);
+        await sleep(start < versions.length ? 150 : 500);
       }
       posting = false;
     })();
@@ -165,6 +166,9 @@ describe('Consumers of one region as a fleet, as real processes under pnpm start
           50,
         );
         takeovers.push(lastTakenAt - killedAt);
+        console.info(
+          `[consumer fleet] kill ${kill + 1}: ${victim.worker}'s ${orphaned.length} shards taken in ${lastTakenAt - killedAt} ms`,
+        );
         // The next kill waits until the victim runs again and all three hold leases.
         await eventually(
           async () => {
