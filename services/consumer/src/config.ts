@@ -49,11 +49,11 @@ export function loadLambdaConfig(env: Env): LambdaConfig {
   });
 }
 
-export const DECRYPT_COMMITMENT_POLICIES = [
+const DECRYPT_COMMITMENT_POLICIES = [
   'require-encrypt-require-decrypt',
   'require-encrypt-allow-decrypt',
 ] as const;
-export type DecryptCommitmentPolicy = (typeof DECRYPT_COMMITMENT_POLICIES)[number];
+type DecryptCommitmentPolicy = (typeof DECRYPT_COMMITMENT_POLICIES)[number];
 
 export function loadConsumerConfig(env: Env): ConsumerConfig {
   const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 600, refreshAhead: false });
