@@ -24,6 +24,8 @@ export interface MultiRegionPusherOptions {
   readonly putTimeoutMs: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
+  /** The clock the waits of pushes in flight are measured on (performance.now by default); tests step it. */
+  readonly now?: () => number;
 }
 
 /**
@@ -52,7 +54,10 @@ export class MultiRegionPusher {
   // Per region, when each unfinished push began, oldest first (a Map keeps insertion order).
   readonly #pending = new Map<string, Map<object, number>>();
 
+  readonly #now: () => number;
+
   constructor(options: MultiRegionPusherOptions) {
+    this.#now = options.now ?? (() => performance.now());
     this.#options = options;
   }
 
@@ -100,7 +105,7 @@ export class MultiRegionPusher {
     // queued than it takes in a quarter of the budget, or the oldest unfinished push to the region
     // has already waited that long (the stream is slower than what is sent to it, whatever the cause).
     const key = partitionKey(id);
-    const now = performance.now();
+    const now = this.#now();
     const waits = regions.map((region) =>
       Math.max(
         this.#batcher(region).queueWaitMs(key, ciphertext.byteLength),
