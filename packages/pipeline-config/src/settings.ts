@@ -34,7 +34,7 @@ export interface PipelineSettings {
   readonly tableName: string;
   /** Where consumers put records they cannot process, with the reason. */
   readonly deadLetterTableName: string;
-  /** Where each consumer keeps, per shard, the last sequence number it finished. */
+  /** The lease table: per shard, its lease (owner, counter, stream identity) and its checkpoint. */
   readonly checkpointTableName: string;
   /** Where producers keep records a region's stream has not taken yet, until they are delivered there. */
   readonly handoffTableName: string;

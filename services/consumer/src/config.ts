@@ -30,6 +30,8 @@ export interface ConsumerConfig extends ServiceSettings {
   readonly leaseDurationMs: number;
   /** This consumer's name in the lease table: unique among the region's consumers. */
   readonly workerId: string;
+  /** A batch not done within this long counts as stalled (readiness, logs), as an AWS request's bound. */
+  readonly batchStallMs: number;
 }
 
 export interface LambdaConfig extends ConsumerConfig {
@@ -48,11 +50,8 @@ export function loadLambdaConfig(env: Env): LambdaConfig {
   });
 }
 
-export const DECRYPT_COMMITMENT_POLICIES = [
-  'require-encrypt-require-decrypt',
-  'require-encrypt-allow-decrypt',
-] as const;
-export type DecryptCommitmentPolicy = (typeof DECRYPT_COMMITMENT_POLICIES)[number];
+const DECRYPT_COMMITMENT_POLICIES = ['require-encrypt-require-decrypt', 'require-encrypt-allow-decrypt'] as const;
+type DecryptCommitmentPolicy = (typeof DECRYPT_COMMITMENT_POLICIES)[number];
 
 export function loadConsumerConfig(env: Env): ConsumerConfig {
   const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 600, refreshAhead: false });
@@ -69,6 +68,7 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     shardDiscoveryIntervalMs: integer(env, 'SHARD_DISCOVERY_INTERVAL_MS', 30_000, { min: 1000 }),
     decryptConcurrency: integer(env, 'DECRYPT_CONCURRENCY', 16, { min: 1, max: 256 }),
     leaseDurationMs: integer(env, 'LEASE_DURATION_MS', 10_000, { min: 500, max: 300_000 }),
+    batchStallMs: integer(env, 'BATCH_STALL_MS', 10_000, { min: 100 }),
     workerId: env.WORKER_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     decryptCommitmentPolicy: oneOf(
       env,

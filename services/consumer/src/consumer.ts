@@ -32,6 +32,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     getRecordsLimit: config.getRecordsLimit,
     idlePollMs: config.idlePollMs,
     shardDiscoveryIntervalMs: config.shardDiscoveryIntervalMs,
+    batchBoundMs: config.batchStallMs,
   });
   return {
     poller,

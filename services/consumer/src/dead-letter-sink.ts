@@ -13,9 +13,9 @@ export interface DeadLetter {
 }
 
 /** A DynamoDB item holds 400 KB: a ciphertext larger than this is kept in parts of this size. */
-export const CIPHERTEXT_PART_BYTES = 300 * 1024;
+const CIPHERTEXT_PART_BYTES = 300 * 1024;
 /** A message longer than this is cut: it is the sender's to fill (a context, say), not ours. */
-export const MAX_MESSAGE_CHARS = 1024;
+const MAX_MESSAGE_CHARS = 1024;
 
 /** A dead letter as stored (marshalled by @aws-sdk/util-dynamodb, as lib-dynamodb does). */
 export interface DeadLetterRow {
@@ -43,7 +43,7 @@ export interface CiphertextPart {
   readonly ciphertext: Uint8Array;
 }
 
-export function deadLetterId(shardId: string, sequenceNumber: string): string {
+function deadLetterId(shardId: string, sequenceNumber: string): string {
   return `${shardId}:${sequenceNumber}`;
 }
 

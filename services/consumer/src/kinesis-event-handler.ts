@@ -1,11 +1,12 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
+import type { Logger } from '@records/observability';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { RecordProcessor } from './record-processor.js';
 
 export interface KinesisEventHandlerDeps {
   /** The decrypt, verify and write core for records of one stream. */
   readonly processorFor: (streamName: string) => RecordProcessor;
-  readonly logger: { warn(object: object, message: string): void };
+  readonly logger: Pick<Logger, 'warn'>;
   /** Records handed to the processor at once; a failure is reported from the first record of its chunk. */
   readonly chunkSize: number;
   /** Left unprocessed (and reported for retry) when less than this much time remains. */

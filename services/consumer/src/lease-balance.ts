@@ -89,9 +89,21 @@ export function leasesToTake(input: BalanceInput): LeaseToTake[] {
     ...lapsed.map((lease) => ({ lease, from: 'expired' as const })),
   ].slice(0, need);
   if (takes.length > 0) return takes;
-  let richest: Lease[] = [];
-  for (const [owner, leases] of counts) if (owner !== me && leases.length > richest.length) richest = leases;
-  if (richest.length < held.size + 2) return [];
-  const victim = shuffled(richest.filter((lease) => lease.nextOwner === undefined))[0];
+  // The busiest consumer that still has a lease to give: one whose count is made of leases already
+  // on their way to it (asked for by it) has none to hand over, and the next busiest is asked instead.
+  const givers = [...counts]
+    .filter(([owner]) => owner !== me)
+    .map(([owner, leases]) => ({
+      count: leases.length,
+      stealable: leases.filter((lease) => isStealable(lease, owner)),
+    }))
+    .filter(({ count, stealable }) => count >= held.size + 2 && stealable.length > 0)
+    .sort((a, b) => b.count - a.count);
+  const victim = shuffled(givers[0]?.stealable ?? [])[0];
   return victim === undefined ? [] : [{ lease: victim, from: 'stolen' }];
+}
+
+/** A lease its owner reads and nobody has asked for yet. */
+function isStealable(lease: Lease, holder: string): boolean {
+  return lease.owner === holder && lease.nextOwner === undefined;
 }

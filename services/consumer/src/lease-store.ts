@@ -23,6 +23,17 @@ export interface Lease {
    * its batch in hand, then hands the lease to it (KCL 3's graceful handoff), so nothing is read twice.
    */
   readonly nextOwner: string | undefined;
+  /**
+   * The stream the row belongs to, as KCL keys leases: its ARN and creation time. A stream deleted
+   * and created again under the same name has another identity, so its old rows are known as stale.
+   * Unset on rows written before identities (adopted by the stream listed now).
+   */
+  readonly streamIdentity: string | undefined;
+}
+
+/** Bounds one lease write: aborted, the write fails (the caller retries it or gives the lease up). */
+export interface WriteOptions {
+  readonly abortSignal?: AbortSignal;
 }
 
 export interface LeaseStoreOptions {
@@ -46,6 +57,7 @@ interface LeaseRow {
   readonly sequenceNumber?: string;
   readonly parentShardIds?: string[];
   readonly nextOwner?: string;
+  readonly streamIdentity?: string;
 }
 
 function checkpointOf(value: string | undefined): Checkpoint {
@@ -97,8 +109,11 @@ export class LeaseStore {
     return leases;
   }
 
-  /** Adds the row of a shard found in the stream; a row that exists (a lease, or an older checkpoint) keeps what it has. */
-  async ensure(shardId: string, parentShardIds: readonly string[]): Promise<void> {
+  /**
+   * Adds the row of a shard found in the stream of `streamIdentity`; a row that exists (a lease, or
+   * an older checkpoint) keeps what it has, and a row without an identity is given this one.
+   */
+  async ensure(shardId: string, parentShardIds: readonly string[], streamIdentity: string): Promise<void> {
     await this.#documents.send(
       new UpdateCommand({
         TableName: this.#options.tableName,
@@ -106,7 +121,8 @@ export class LeaseStore {
         UpdateExpression:
           'SET #stream = :stream, shardId = :shard, leaseCounter = if_not_exists(leaseCounter, :zero), ' +
           '#checkpoint = if_not_exists(#checkpoint, if_not_exists(sequenceNumber, :start)), ' +
-          'parentShardIds = if_not_exists(parentShardIds, :parents)',
+          'parentShardIds = if_not_exists(parentShardIds, :parents), ' +
+          'streamIdentity = if_not_exists(streamIdentity, :identity)',
         ExpressionAttributeNames: { '#stream': 'stream', '#checkpoint': 'checkpoint' },
         ExpressionAttributeValues: {
           ':stream': this.#options.streamName,
@@ -114,6 +130,7 @@ export class LeaseStore {
           ':zero': 0,
           ':start': TRIM_HORIZON,
           ':parents': [...parentShardIds],
+          ':identity': streamIdentity,
         },
       }),
     );
@@ -123,8 +140,8 @@ export class LeaseStore {
    * Takes a lease last seen as `seen` (free, expired, handed over, or taken from an owner that did not
    * hand it over in time); fails if anyone changed it since.
    */
-  take(seen: Lease, owner: string): Promise<Lease> {
-    return this.#change(seen, {
+  take(seen: Lease, owner: string, options?: WriteOptions): Promise<Lease> {
+    return this.#change(seen, options, {
       set: ['leaseOwner = :owner'],
       remove: 'nextOwner',
       values: { ':owner': owner },
@@ -137,7 +154,7 @@ export class LeaseStore {
    * its batch in hand, and calls `handOver`. The counter is left as it is, so the owner's renewals
    * and checkpoints go on meanwhile; fails when the owner changed or another consumer asked first.
    */
-  async requestHandoff(seen: Lease, asker: string): Promise<void> {
+  async requestHandoff(seen: Lease, asker: string, options: WriteOptions = {}): Promise<void> {
     try {
       await this.#documents.send(
         new UpdateCommand({
@@ -147,6 +164,7 @@ export class LeaseStore {
           ConditionExpression: 'leaseOwner = :seenOwner AND attribute_not_exists(nextOwner)',
           ExpressionAttributeValues: { ':asker': asker, ':seenOwner': seen.owner },
         }),
+        options,
       );
     } catch (error) {
       if (isConditionFailure(error)) throw new LeaseLostError(seen.shardId, { cause: error });
@@ -155,8 +173,8 @@ export class LeaseStore {
   }
 
   /** The owner gives the lease, checkpointed, to the consumer that asked for it. */
-  handOver(held: Lease, to: string): Promise<Lease> {
-    return this.#change(held, {
+  handOver(held: Lease, to: string, options?: WriteOptions): Promise<Lease> {
+    return this.#change(held, options, {
       set: ['leaseOwner = :to'],
       remove: 'nextOwner',
       values: { ':to': to },
@@ -165,13 +183,13 @@ export class LeaseStore {
   }
 
   /** The owner says it is alive. */
-  renew(held: Lease): Promise<Lease> {
-    return this.#change(held, { condition: 'leaseOwner = :seenOwner' });
+  renew(held: Lease, options?: WriteOptions): Promise<Lease> {
+    return this.#change(held, options, { condition: 'leaseOwner = :seenOwner' });
   }
 
   /** The owner records where reading resumes. */
-  checkpoint(held: Lease, checkpoint: Checkpoint): Promise<Lease> {
-    return this.#change(held, {
+  checkpoint(held: Lease, checkpoint: Checkpoint, options?: WriteOptions): Promise<Lease> {
+    return this.#change(held, options, {
       set: ['#checkpoint = :checkpoint'],
       values: { ':checkpoint': stored(checkpoint) },
       condition: 'leaseOwner = :seenOwner',
@@ -179,14 +197,14 @@ export class LeaseStore {
   }
 
   /** The owner lets go, so another consumer takes the lease at once instead of waiting for it to expire. */
-  release(held: Lease): Promise<Lease> {
-    return this.#change(held, { remove: 'leaseOwner, nextOwner', condition: 'leaseOwner = :seenOwner' });
+  release(held: Lease, options?: WriteOptions): Promise<Lease> {
+    return this.#change(held, options, { remove: 'leaseOwner, nextOwner', condition: 'leaseOwner = :seenOwner' });
   }
 
   /**
-   * Deletes the row of a shard Kinesis no longer lists (trimmed, past the stream's retention), if
-   * unchanged since `seen`; false when it changed meanwhile. Never for a shard still listed: it
-   * would be found again and read from its start.
+   * Deletes the row of a shard Kinesis no longer lists (trimmed, past the stream's retention) or of
+   * an earlier stream of the same name, if unchanged since `seen`; false when it changed meanwhile.
+   * Never for a shard of the stream listed now: it would be found again and read from its start.
    */
   async remove(seen: Lease): Promise<boolean> {
     try {
@@ -208,6 +226,7 @@ export class LeaseStore {
   /** One conditional write: on the counter last seen (and the owner last seen), raising the counter. */
   async #change(
     seen: Lease,
+    options: WriteOptions | undefined,
     change: { set?: string[]; remove?: string; values?: Record<string, unknown>; condition: string },
   ): Promise<Lease> {
     const set = ['leaseCounter = leaseCounter + :one', ...(change.set ?? [])].join(', ');
@@ -227,6 +246,7 @@ export class LeaseStore {
           },
           ReturnValues: 'ALL_NEW',
         }),
+        options,
       );
       return this.#lease(Attributes as LeaseRow);
     } catch (error) {
@@ -243,6 +263,7 @@ export class LeaseStore {
       checkpoint: checkpointOf(row.checkpoint ?? row.sequenceNumber),
       parentShardIds: row.parentShardIds ?? [],
       nextOwner: row.nextOwner,
+      streamIdentity: row.streamIdentity,
     };
   }
 

@@ -27,6 +27,8 @@ const server = await buildConsumerStatusApp({
   registry,
   isReady: consumer.poller.isReady,
   stalledShards: consumer.poller.stalledShards,
+  heldShards: consumer.poller.heldShards,
+  unownedShards: consumer.poller.unownedShards,
   logger,
 });
 

@@ -10,6 +10,8 @@ export interface ConsumerMetrics {
   readonly leaseTakeovers: Counter<'region' | 'from'>;
   readonly staleWritesSkipped: Counter<'region'>;
   readonly trimmedLeasesRemoved: Counter<'region' | 'read_to_end'>;
+  readonly staleStreamLeasesRemoved: Counter<'region'>;
+  readonly renewalsGivenUp: Counter<'region'>;
   readonly ingestToStore: Histogram<'region'>;
   readonly millisBehindLatest: Gauge<'region' | 'shard_id'>;
   readonly batchRetries: Counter<'region' | 'shard_id'>;
@@ -39,6 +41,18 @@ export function createConsumerMetrics(registry: Registry, region: string): Consu
       labelNames: ['region', 'read_to_end'] as const,
       registers: [registry],
     }),
+    staleStreamLeasesRemoved: new Counter({
+      name: 'consumer_stale_stream_leases_removed_total',
+      help: 'Lease rows of an earlier stream of the same name (another ARN or creation time) that this consumer removed.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
+    renewalsGivenUp: new Counter({
+      name: 'consumer_leases_given_up_total',
+      help: 'Leases this consumer stopped reading because its renewals had not landed for a lease duration.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
     staleWritesSkipped: new Counter({
       name: 'consumer_stale_writes_skipped_total',
       help: 'Item writes skipped as older: the table holds the same or a later version of that id (or, for unversioned records, a later record).',
@@ -47,7 +61,7 @@ export function createConsumerMetrics(registry: Registry, region: string): Consu
     }),
     ingestToStore: new Histogram({
       name: 'consumer_ingest_to_store_seconds',
-      help: 'From the record reaching the stream (its ApproximateArrivalTimestamp) to its item being written.',
+      help: "From the record reaching the stream (its ApproximateArrivalTimestamp) to the end of its batch write, by this consumer's clock: written, skipped as stale or rejected alike.",
       labelNames: ['region'] as const,
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60],
       registers: [registry],

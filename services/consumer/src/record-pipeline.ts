@@ -5,6 +5,7 @@ import {
   type DataKeyCacheOptions,
 } from '@records/data-key-cache';
 import { RecordDecryptor, type ResolvedWrappingKeys, regionKeyring } from '@records/envelope';
+import type { Logger } from '@records/observability';
 import type { Registry } from 'prom-client';
 import type { ConsumerConfig } from './config.js';
 import { DeadLetterSink } from './dead-letter-sink.js';
@@ -13,15 +14,13 @@ import { createRecordProcessor, type RecordProcessor } from './record-processor.
 import { TableWriter } from './table-writer.js';
 import { createUnwrapClassifier } from './unwrap-failure-classifier.js';
 
-type LogFn = (details: object, message: string) => void;
-
 export interface RecordPipelineDeps {
   readonly config: ConsumerConfig;
   readonly clients: AwsClients;
   /** This region's wrapping key, resolved. */
   readonly keys: ResolvedWrappingKeys;
   readonly registry: Registry;
-  readonly logger: { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
+  readonly logger: Logger;
   /** Tests shorten the cache's back-off or drive its clock. */
   readonly cache?: Pick<DataKeyCacheOptions, 'backoff' | 'clock'>;
 }

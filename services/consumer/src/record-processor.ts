@@ -2,6 +2,7 @@ import type { _Record } from '@aws-sdk/client-kinesis';
 import { KmsUnavailableError } from '@records/data-key-cache';
 import type { RecordDecryptor } from '@records/envelope';
 import { PipelineError } from '@records/errors';
+import type { Logger } from '@records/observability';
 import {
   type Item,
   type JsonValue,
@@ -25,7 +26,7 @@ export interface RecordProcessorDeps {
   readonly deadLetters: Pick<DeadLetterSink, 'put'>;
   readonly metrics: ConsumerMetrics;
   readonly decryptConcurrency: number;
-  readonly logger: { warn(object: object, message: string): void };
+  readonly logger: Pick<Logger, 'warn'>;
 }
 
 /** Which records of a finished batch were written, and which dead-lettered, by sequence number. */

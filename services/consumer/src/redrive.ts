@@ -1,4 +1,5 @@
 import type { _Record } from '@aws-sdk/client-kinesis';
+import type { Logger } from '@records/observability';
 import type { DeadLetterFilter, DeadLetterStore, StoredDeadLetter } from './dead-letter-store.js';
 import type { RecordProcessor } from './record-processor.js';
 
@@ -6,7 +7,7 @@ export interface RedriveDeps {
   readonly store: Pick<DeadLetterStore, 'find' | 'remove'>;
   /** The consumer's own decrypt, verify and write core. */
   readonly processorFor: (streamName: string) => RecordProcessor;
-  readonly logger: { info(object: object, message: string): void };
+  readonly logger: Pick<Logger, 'info'>;
   /** Dead letters put through the core at once. */
   readonly batchSize?: number;
 }

@@ -5,6 +5,7 @@ import {
   type KinesisClient,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
+import type { Logger } from '@records/observability';
 import { pause, retry } from '@records/retry';
 import type { ConsumerMetrics } from './metrics.js';
 import type { RecordProcessor } from './record-processor.js';
@@ -16,7 +17,7 @@ export interface ShardReaderOptions {
   readonly shardId: string;
   readonly processBatch: RecordProcessor;
   readonly metrics: ConsumerMetrics;
-  readonly logger: { info(object: object, message: string): void; warn(object: object, message: string): void };
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
   readonly getRecordsLimit: number;
   readonly idlePollMs: number;
   /** Where reading starts; each shard starts at its oldest record when unset. */
@@ -25,6 +26,11 @@ export interface ShardReaderOptions {
   readonly onBatchDone?: (sequenceNumber: string) => Promise<void>;
   /** Told when the shard stalls on a batch that keeps failing (true), and when it moves again (false). */
   readonly onStall?: (stalled: boolean) => void;
+  /**
+   * A batch not done within this long is stalled too, though no attempt has failed yet (a silent
+   * dependency holds its request): logged, and told to `onStall`.
+   */
+  readonly stallAfterMs?: number;
 }
 
 // Kinesis allows five GetRecords calls a second per shard.
@@ -146,17 +152,36 @@ export class ShardReader {
 
   async #processUntilDone(records: NonNullable<GetRecordsCommandOutput['Records']>, signal: AbortSignal) {
     const { shardId, region, metrics, logger } = this.#options;
+    const { stallAfterMs, onStall } = this.#options;
+    let overdue = false;
+    const overdueTimer =
+      stallAfterMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            overdue = true;
+            logger.warn(
+              { shardId, records: records.length, waitedMs: stallAfterMs },
+              'batch not done within its bound; still waiting on KMS or DynamoDB',
+            );
+            onStall?.(true);
+          }, stallAfterMs);
     // Stopping mid-retry is safe: nothing past the last finished batch counts as read.
-    const processed = await this.#retry(
-      signal,
-      async () => {
-        await this.#options.processBatch(shardId, records);
-      },
-      (error, attempt) => {
-        metrics.batchRetries.inc({ region, shard_id: shardId });
-        logger.warn({ shardId, err: error, attempt, records: records.length }, 'batch not done; retrying');
-      },
-    );
+    let processed: boolean;
+    try {
+      processed = await this.#retry(
+        signal,
+        async () => {
+          await this.#options.processBatch(shardId, records);
+        },
+        (error, attempt) => {
+          metrics.batchRetries.inc({ region, shard_id: shardId });
+          logger.warn({ shardId, err: error, attempt, records: records.length }, 'batch not done; retrying');
+        },
+      );
+    } finally {
+      clearTimeout(overdueTimer);
+      if (overdue) onStall?.(false);
+    }
     const last = records.at(-1)?.SequenceNumber;
     if (!processed || last === undefined) return;
     this.#lastSequenceNumber = last;

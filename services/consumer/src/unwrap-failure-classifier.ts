@@ -14,7 +14,7 @@ import { DecryptFailedError, type KmsClientProvider } from '@records/envelope';
  * (credentials, access denied, throttling, a disabled key, timeouts, 5xx, anything not listed here)
  * is the pipeline's, and the batch waits for it to pass.
  */
-export const RECORD_FAULT_KMS_ERRORS: ReadonlySet<string> = new Set([
+const RECORD_FAULT_KMS_ERRORS: ReadonlySet<string> = new Set([
   'InvalidCiphertextException',
   'IncorrectKeyException',
   'ValidationException',

@@ -23,6 +23,8 @@ export interface MultiRegionPusherOptions {
   readonly logger?: { warn(object: object, message: string): void };
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
+  /** The clock the waits of pushes in flight are measured on (performance.now by default); tests step it. */
+  readonly now?: () => number;
   /** Without it, a record is acknowledged only once every region's stream took it. */
   readonly handoff?: PusherHandoff;
   /** Per region, sees the timing of every PutRecords call (the producer's clock check). */
@@ -75,7 +77,10 @@ export class MultiRegionPusher {
   // Per region, when each unfinished push began, oldest first (a Map keeps insertion order).
   readonly #pending = new Map<string, Map<object, number>>();
 
+  readonly #now: () => number;
+
   constructor(options: MultiRegionPusherOptions) {
+    this.#now = options.now ?? (() => performance.now());
     this.#options = options;
   }
 
@@ -155,7 +160,7 @@ export class MultiRegionPusher {
     // With hand-off, a region that is behind, or whose breaker is open, is not put to: the record
     // waits for it in hand-off, unless every region is behind.
     const key = partitionKey(id);
-    const now = performance.now();
+    const now = this.#now();
     const waits = regions.map((region) =>
       Math.max(
         this.#batcher(region).queueWaitMs(key, ciphertext.byteLength),

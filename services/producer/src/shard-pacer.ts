@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { listShards } from '@records/aws-clients';
 
 export interface ShardPacing {
   /** Records a shard takes per second: Kinesis's limit is 1,000. */
@@ -115,17 +116,7 @@ export class ShardPacer {
   }
 
   async #list(): Promise<void> {
-    const found: Shard[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.#options.kinesis.send(
-        new ListShardsCommand(
-          nextToken === undefined ? { StreamName: this.#options.streamName } : { NextToken: nextToken },
-        ),
-      );
-      found.push(...(page.Shards ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
+    const found = await listShards(this.#options.kinesis, this.#options.streamName);
     const now = this.#now();
     const previous = new Map(this.#shards.map((shard) => [shard.shardId, shard]));
     this.#shards = found

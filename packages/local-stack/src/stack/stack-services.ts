@@ -18,7 +18,7 @@ export interface RunningProducer {
 
 export interface RunningConsumer {
   readonly region: string;
-  /** Its place among the region's consumers, from 0. */
+  /** Its place among the region's consumers, from 0: also its identity (WORKER_ID). */
   readonly index: number;
   readonly url: string;
   readonly service: SupervisedService;

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually, startStackProcess } from '@records/local-stack/testing';
 import { describe, expect, it } from 'vitest';
 import { listeningSockets } from '../support/listening-sockets.js';
@@ -22,20 +21,23 @@ describe('Command: pnpm start, as a user leaves it', () => {
     const consumer = running.stack.consumers[0] as { region: string; pid: number };
 
     // Act: a consumer dies and is restarted; then the terminal goes away, and then SIGTERM comes
-    process.kill(consumer.pid, 'SIGKILL');
-    const restarted = await eventually(async () => {
+    const restartedPid = async (than: number) => {
       const stack = JSON.parse(await readFile(join(running.directory, 'stack.json'), 'utf8'));
       const pid = stack.consumers[0].pid as number;
-      return pid !== consumer.pid && alive(pid) ? pid : undefined;
-    });
+      return pid !== than && alive(pid) ? pid : undefined;
+    };
+    process.kill(consumer.pid, 'SIGKILL');
+    const restarted = await eventually(() => restartedPid(consumer.pid));
     running.closeOutput();
-    // Output written after the pipes closed meets EPIPE: give it a moment to be written and to fail.
-    await sleep(1_500);
+    // With its pipes closed, make the stack write: it reports a consumer's exit before restarting
+    // it, so the restart below happens only after that write met EPIPE and the stack lived on.
+    process.kill(restarted, 'SIGKILL');
+    const again = await eventually(() => restartedPid(restarted));
     const code = await running.stop();
 
     // Assess
     expect(code).toBe(0);
     expect(started.length).toBeGreaterThanOrEqual(6);
-    expect([...new Set([...started, restarted])].filter(alive)).toEqual([]);
+    expect([...new Set([...started, restarted, again])].filter(alive)).toEqual([]);
   });
 });

@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { retry } from '../../src/index.js';
 
 const fast = { minDelayMs: 1, maxDelayMs: 2 };
 
 describe('Function: retry', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('returns the first success, after retrying failures, and says which attempts failed', async () => {
     // Prepare
     const retried: number[] = [];
@@ -81,23 +85,39 @@ describe('Function: retry', () => {
     expect(result).toBe(2);
   });
 
-  it('stops waiting and trying when the signal aborts, however many attempts are left', async () => {
-    // Prepare
+  it('stops waiting and trying when the signal aborts in the middle of a long wait', async () => {
+    // Prepare: a minute between tries, on a clock the test moves
+    vi.useFakeTimers();
     const controller = new AbortController();
     let calls = 0;
-
-    // Act
-    const act = retry(
+    let outcome: unknown;
+    retry(
       async () => {
         calls++;
-        if (calls === 2) controller.abort(new Error('stopping'));
         throw new Error('down');
       },
-      { minDelayMs: 1, maxDelayMs: 1, attempts: Number.POSITIVE_INFINITY, signal: controller.signal },
+      { minDelayMs: 60_000, maxDelayMs: 60_000, attempts: Number.POSITIVE_INFINITY, signal: controller.signal },
+    ).then(
+      () => {
+        outcome = 'resolved';
+      },
+      (error: unknown) => {
+        outcome = error;
+      },
     );
+    await vi.advanceTimersByTimeAsync(10_000);
+    const callsBeforeAbort = calls;
+    const settledBeforeAbort = outcome;
 
-    // Assess
-    await expect(act).rejects.toThrow('stopping');
-    expect(calls).toBe(2);
+    // Act: abort ten seconds into the minute, then let no time pass
+    controller.abort(new Error('stopping'));
+    await vi.advanceTimersByTimeAsync(0);
+
+    // Assess: it was still waiting, and stopped at once without trying again
+    expect(callsBeforeAbort).toBe(1);
+    expect(settledBeforeAbort).toBeUndefined();
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toBe('stopping');
+    expect(calls).toBe(1);
   });
 });

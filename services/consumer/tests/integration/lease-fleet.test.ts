@@ -10,7 +10,9 @@ import { createPipelineFixture, type PipelineFixture } from '../support/pipeline
 
 warnIfKmsMissing('the lease fleet suite');
 
-const LEASE_DURATION_MS = 1_500;
+// Long enough that a renewal delayed by a loaded machine (renewals run every fifth of it, on their
+// own timer) never lets a lease expire: an expired takeover would read a batch twice.
+const LEASE_DURATION_MS = 3_000;
 
 describe.skipIf(kmsMissing)('Function: createPoller, several consumers of one region sharing shards by lease', () => {
   const region = regions[0] as string;
@@ -156,6 +158,20 @@ describe.skipIf(kmsMissing)('Function: createPoller, several consumers of one re
       held(fleet).reduce((x, y) => x + y, 0) === 3 ? true : undefined,
     );
     expect(await sum(fleet, 'consumer_records_read_total')).toBe(ids.length * 5);
+    expect(await sum(fleet, 'consumer_stale_writes_skipped_total')).toBe(0);
+    // The order, across the fleet: the parent read to its end before either child was taken.
+    const lines = fleet.flatMap((harness) => harness.logger.lines).sort((x, y) => x.order - y.order);
+    const parentEnd = lines.find(
+      (line) => line.message === 'shard closed and fully read' && line.details.shardId === 'shardId-000000000000',
+    );
+    const childTakes = lines.filter(
+      (line) =>
+        line.message === 'lease taken' &&
+        ['shardId-000000000002', 'shardId-000000000003'].includes(line.details.shardId as string),
+    );
+    expect(parentEnd).toBeDefined();
+    expect(childTakes.length).toBeGreaterThanOrEqual(2);
+    expect(childTakes.every((line) => line.order > (parentEnd?.order ?? Number.POSITIVE_INFINITY))).toBe(true);
     const lastVersions = await Promise.all(ids.map((id) => pipeline.storedRecord(region, id)));
     expect(lastVersions.map((record) => record?.version)).toEqual(ids.map(() => 5));
   });

@@ -12,7 +12,11 @@ describe('Function: buildConsumerStatusApp', () => {
     server = undefined;
   });
 
-  async function started(isReady: () => boolean = () => true, stalledShards: () => string[] = () => []) {
+  async function started(
+    isReady: () => boolean = () => true,
+    stalledShards: () => string[] = () => [],
+    leases: { held?: () => string[]; unowned?: () => string[] } = {},
+  ) {
     const registry = new Registry();
     const written = new Counter({
       name: 'consumer_records_written_total',
@@ -20,7 +24,13 @@ describe('Function: buildConsumerStatusApp', () => {
       labelNames: ['region'] as const,
       registers: [registry],
     });
-    server = await buildConsumerStatusApp({ registry, isReady, stalledShards });
+    server = await buildConsumerStatusApp({
+      registry,
+      isReady,
+      stalledShards,
+      ...(leases.held === undefined ? {} : { heldShards: leases.held }),
+      ...(leases.unowned === undefined ? {} : { unownedShards: leases.unowned }),
+    });
     await server.listen({ host: '127.0.0.1', port: 0 });
     const { port } = server.server.address() as AddressInfo;
     return { url: `http://127.0.0.1:${port}`, registry, written };
@@ -75,6 +85,32 @@ describe('Function: buildConsumerStatusApp', () => {
     expect(during.status).toBe(503);
     expect(duringBody).toMatchObject({ error: { code: 'STALLED', shards: ['shardId-000000000001'] } });
     expect(after.status).toBe(200);
+  });
+
+  it('returns 503 NOT_READY from /readyz while it holds no lease and a readable shard has no live owner', async () => {
+    // Prepare
+    let held: string[] = [];
+    let unowned = ['shardId-000000000002'];
+    const { url } = await started(
+      () => true,
+      () => [],
+      { held: () => held, unowned: () => unowned },
+    );
+
+    // Act
+    const idleWhileUnread = await fetch(`${url}/readyz`);
+    const body = await idleWhileUnread.json();
+    unowned = [];
+    const idleAllOwned = await fetch(`${url}/readyz`);
+    held = ['shardId-000000000001'];
+    unowned = ['shardId-000000000002'];
+    const holding = await fetch(`${url}/readyz`);
+
+    // Assess: with nothing unread it is a ready spare; holding a lease it is ready whatever others do
+    expect(idleWhileUnread.status).toBe(503);
+    expect(body).toMatchObject({ error: { code: 'NOT_READY', shards: ['shardId-000000000002'] } });
+    expect(idleAllOwned.status).toBe(200);
+    expect(holding.status).toBe(200);
   });
 
   it('returns the registry in the Prometheus text format from /metrics', async () => {

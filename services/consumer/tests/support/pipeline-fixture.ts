@@ -14,7 +14,7 @@ import { multiRegionKeyring, RecordEncryptor, resolveWrappingKeys } from '@recor
 import { provisionPipeline } from '@records/provisioning';
 import { credentials, dynamodbEndpoints, kinesisEndpoint, motoEndpoint, regions } from './emulators.js';
 
-export interface ForeignEncryption {
+interface ForeignEncryption {
   readonly suiteId: AlgorithmSuiteIdentifier;
   readonly policy: CommitmentPolicy;
   readonly context: Readonly<Record<string, string>>;

@@ -4,7 +4,11 @@ export interface LogLine {
   readonly level: Level;
   readonly message: string;
   readonly details: Readonly<Record<string, unknown>>;
+  /** Its place among the lines of every RecordingLogger of the test process: orders lines across consumers. */
+  readonly order: number;
 }
+
+let logged = 0;
 
 /** Keeps what was logged, so a test reads the lines back as pino would have written them. */
 export class RecordingLogger {
@@ -21,7 +25,7 @@ export class RecordingLogger {
   }
 
   #log(level: Level, details: object, message: string): void {
-    this.lines.push({ level, message, details: { ...details } });
+    this.lines.push({ level, message, details: { ...details }, order: ++logged });
   }
 }
 

@@ -3,7 +3,15 @@ import { type BalanceInput, leasesToTake } from '../../src/lease-balance.js';
 import type { Lease } from '../../src/lease-store.js';
 
 function lease(shardId: string, owner: string | undefined, nextOwner?: string): Lease {
-  return { shardId, owner, counter: 1, checkpoint: { kind: 'trim-horizon' }, parentShardIds: [], nextOwner };
+  return {
+    shardId,
+    owner,
+    counter: 1,
+    checkpoint: { kind: 'trim-horizon' },
+    parentShardIds: [],
+    nextOwner,
+    streamIdentity: undefined,
+  };
 }
 
 function input(me: string, leases: Lease[], held: string[]): BalanceInput {
@@ -28,11 +36,27 @@ describe('Function: leasesToTake', () => {
     expect(leasesToTake(input('a', leases, ['s0']))).toEqual([]);
   });
 
-  it('never asks for a lease another consumer has already asked for', () => {
+  it('asks the busiest consumer that has a lease to give, not one whose count is leases on their way to it', () => {
+    // Prepare: b is being handed two of a's leases, so a reads two and b is owed two; c holds none
     const leases = [lease('s0', 'a', 'b'), lease('s1', 'a', 'b'), lease('s2', 'a'), lease('s3', 'a')];
 
+    // Act
     const takes = leasesToTake(input('c', leases, []));
 
-    expect(takes.map((take) => take.lease.shardId).every((shardId) => shardId === 's2' || shardId === 's3')).toBe(true);
+    // Assess: one of the two leases a reads and nobody asked for
+    expect(takes).toHaveLength(1);
+    expect(takes[0]?.from).toBe('stolen');
+    expect(['s2', 's3']).toContain(takes[0]?.lease.shardId);
+  });
+
+  it('asks nobody when the busiest holds fewer than two more than it', () => {
+    // Prepare
+    const leases = [lease('s0', 'a'), lease('s1', 'a'), lease('s2', 'c'), lease('s3', 'b')];
+
+    // Act
+    const takes = leasesToTake(input('c', leases, ['s2']));
+
+    // Assess
+    expect(takes).toEqual([]);
   });
 });

@@ -38,7 +38,7 @@ function harness(
   script: Script,
   options: {
     reject?: (item: Item) => string | undefined;
-    /** Whether the table holds a newer record than this item: then it is skipped as stale. */
+    /** Items the table already holds a newer version of: skipped by its guard, counted as stale. */
     stale?: (item: Item) => boolean;
     decryptConcurrency?: number;
   } = {},
@@ -269,6 +269,24 @@ describe('Function: createRecordProcessor', () => {
     expect(
       await metricValue(registry, 'consumer_records_dead_lettered_total', { region: REGION, reason: 'ITEM_REJECTED' }),
     ).toBe(1);
+  });
+
+  it('counts writes the table skipped as stale, not as written, and dead-letters none of them', async () => {
+    // Prepare: the table holds a newer version of b
+    const { processBatch, registry, deadLettered } = harness(
+      { a: '{"id":"a"}', b: '{"id":"b"}', c: '{"id":"c"}' },
+      { stale: (item) => item.id?.S === 'b' },
+    );
+
+    // Act
+    const outcome = await processBatch(SHARD, batch('a', 'b', 'c'));
+
+    // Assess: all three are done (b is checkpointed past, as the newer version stands)
+    expect(outcome.written).toHaveLength(3);
+    expect(outcome.deadLettered).toEqual([]);
+    expect(deadLettered).toEqual([]);
+    expect(await metricValue(registry, 'consumer_stale_writes_skipped_total', { region: REGION })).toBe(1);
+    expect(await metricValue(registry, 'consumer_records_written_total', { region: REGION })).toBe(2);
   });
 
   it('returns items that are the record, plus one attribute with its stream, region, shard, sequence number and arrival time', async () => {

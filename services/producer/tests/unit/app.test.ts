@@ -322,25 +322,34 @@ describe('Function: buildApp', () => {
   });
 
   it('answers 503 OVERLOADED when the bodies in hand would pass the byte bound', async () => {
-    // Prepare
-    app = await appWith(realIngestor(), { admission: { maxInFlightRecords: 10, maxInFlightBytes: 1024 } });
-
-    // Act: a body of 600 bytes fits; it is then counted while in hand, so two at once do not
+    // Prepare: a push is held until the test lets it go, so the first body is in hand for sure
+    const waiting: (() => void)[] = [];
+    const push = () =>
+      new Promise<{ regions: { 'us-east-1': typeof POSITION; 'eu-west-1': typeof POSITION }; pending: never[] }>(
+        (resolve) => {
+          waiting.push(() => resolve({ regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] }));
+        },
+      );
+    app = await appWith(realIngestor(push), { admission: { maxInFlightRecords: 10, maxInFlightBytes: 1024 } });
     const payload = JSON.stringify({ id: 'x', pad: 'p'.repeat(560) });
-    const alone = await app.inject({
-      method: 'POST',
-      url: '/records',
-      payload,
-      headers: { 'content-type': 'application/json' },
-    });
-    const [one, two] = await Promise.all([
-      app.inject({ method: 'POST', url: '/records', payload, headers: { 'content-type': 'application/json' } }),
-      app.inject({ method: 'POST', url: '/records', payload, headers: { 'content-type': 'application/json' } }),
-    ]);
+    const post = () =>
+      app!.inject({ method: 'POST', url: '/records', payload, headers: { 'content-type': 'application/json' } });
+
+    // Act: a body of 600 bytes fits alone; a second while the first is in hand does not
+    const first = post();
+    while (waiting.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    const second = await post();
+    for (const release of waiting.splice(0)) release();
+    const alone = await first;
+    const third = post();
+    while (waiting.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    for (const release of waiting.splice(0)) release();
 
     // Assess
+    expect(second.statusCode).toBe(503);
+    expect(second.json()).toMatchObject({ error: { code: 'OVERLOADED' } });
     expect(alone.statusCode).toBe(201);
-    expect([one.statusCode, two.statusCode].sort()).toEqual([201, 503]);
+    expect((await third).statusCode).toBe(201);
   });
 
   it('answers bytes that are no HTTP request (a body longer than its Content-Length) in the same error shape', async () => {

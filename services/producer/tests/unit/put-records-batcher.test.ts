@@ -59,7 +59,12 @@ describe('Class: PutRecordsBatcher', () => {
 
     // Assess
     expect(calls.map((call) => call.length)).toEqual([500, 500, 200]);
-    expect(results[777]).toEqual({ shardId: 'shardId-000000000000', sequenceNumber: 'seq-k777' });
+    expect(results).toEqual(
+      Array.from({ length: 1_200 }, (_, index) => ({
+        shardId: 'shardId-000000000000',
+        sequenceNumber: `seq-k${index}`,
+      })),
+    );
   });
 
   it('sends a batch at once when it is full, without waiting out the linger time', async () => {
