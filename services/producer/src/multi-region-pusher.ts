@@ -6,7 +6,7 @@ import type { Deadline } from './deadline.js';
 import { HandoffBacklogFullError, StreamBacklogError, StreamUnavailableError } from './errors.js';
 import type { HandoffBacklog } from './handoff/handoff-backlog.js';
 import type { HandoffStore, StoredHandoffEntry } from './handoff/handoff-store.js';
-import type { RegionBreakers } from './handoff/region-breakers.js';
+import { BrokenCircuitError, type RegionBreakers } from './handoff/region-breakers.js';
 import type { ProducerMetrics } from './metrics.js';
 import { PutRecordsBatcher, type PutRecordsBatcherOptions, type PutRecordsObserver } from './put-records-batcher.js';
 
@@ -92,6 +92,12 @@ export class MultiRegionPusher {
         streamName: this.#options.streamName,
         ...this.#options.batching,
         ...(this.#options.observer === undefined ? {} : { observer: this.#options.observer(region) }),
+        ...(this.#options.handoff === undefined
+          ? {}
+          : {
+              guard: <T>(call: () => Promise<T>) =>
+                (this.#options.handoff as PusherHandoff).breakers.execute(region, call),
+            }),
       });
       this.#batchers.set(region, batcher);
     }
@@ -136,8 +142,9 @@ export class MultiRegionPusher {
       minDelayMs: 100,
       maxDelayMs: 2_000,
       signal,
-      // A refusal that says the request itself is wrong is not tried again.
-      shouldRetry: isTransientAwsError,
+      // A refusal that says the request itself is wrong is not tried again, nor a call the region's
+      // open breaker turned away: the record then waits for the region in hand-off.
+      shouldRetry: (error) => !(error instanceof BrokenCircuitError) && isTransientAwsError(error),
       onRetry: (error, attempt) =>
         logger?.warn({ id, region, attempt, reason: errorName(error) }, 'put to region stream failed; retrying'),
     });
@@ -145,9 +152,8 @@ export class MultiRegionPusher {
 
   /** A hand-off entry's record, put to its target region through the region's breaker (the repairer's probe). */
   async deliver(target: string, entry: StoredHandoffEntry, signal: AbortSignal): Promise<void> {
-    const handoff = this.#options.handoff;
-    const put = () => this.#putTo(target, entry.id, partitionKey(entry.id), entry.ciphertext, signal);
-    await (handoff === undefined ? put() : handoff.breakers.execute(target, put));
+    // The region's breaker guards each call: while it is open this is the half-open probe.
+    await this.#putTo(target, entry.id, partitionKey(entry.id), entry.ciphertext, signal);
     this.#options.metrics?.kinesisPuts.inc({ region: target, outcome: 'delivered' });
   }
 
@@ -168,10 +174,16 @@ export class MultiRegionPusher {
       ),
     );
     const backlogged = regions.filter((_region, index) => (waits[index] ?? 0) > deadline.budgetMs / 4);
+    // While every region's breaker is open, records are tried all the same (the breaker turns them
+    // away at once until a call may probe): with no region to take them there is nothing to hand
+    // off, and no entry whose delivery would probe.
+    const open = handoff === undefined ? [] : regions.filter((region) => handoff.breakers.isOpen(region));
     const skipped =
       handoff === undefined
         ? []
-        : regions.filter((region) => backlogged.includes(region) || handoff.breakers.isOpen(region));
+        : regions.filter(
+            (region) => backlogged.includes(region) || (open.length < regions.length && open.includes(region)),
+          );
     if (handoff === undefined ? backlogged.length > 0 : skipped.length === regions.length) {
       for (const region of backlogged) metrics?.kinesisPuts.inc({ region, outcome: 'backlogged' });
       throw new StreamBacklogError(Math.max(...waits));
@@ -190,10 +202,7 @@ export class MultiRegionPusher {
     const results = await Promise.allSettled(
       tried.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
-        this.#track(region, token, now, () => {
-          const put = () => this.#putTo(region, id, key, ciphertext, signal);
-          return handoff === undefined ? put() : handoff.breakers.execute(region, put);
-        }),
+        this.#track(region, token, now, () => this.#putTo(region, id, key, ciphertext, signal)),
       ),
     );
     const positions: Record<string, StreamPosition> = {};

@@ -15,6 +15,17 @@ export interface PutRecordsBatcherOptions {
   readonly pacing?: ShardPacing;
   /** Sees when each call is sent and where its first record landed (the producer's clock check). */
   readonly observer?: PutRecordsObserver;
+  /**
+   * Runs each PutRecords call: the region's circuit breaker, which so counts the stream's own
+   * answers (calls that fail or time out), never the time a record waited for its shard's pace.
+   */
+  readonly guard?: <T>(call: () => Promise<T>) => Promise<T>;
+  /**
+   * A call cut off by a record's deadline sooner than this after it went out fails as
+   * UncountedCallAbortError, which the guard does not count: the record had waited out most of its
+   * time for its shard's pace, and the stream was given no fair chance to answer.
+   */
+  readonly guardMinCallMs?: number;
 }
 
 /** A record a PutRecords call landed: its position, and its bytes and key as sent. */
@@ -52,6 +63,14 @@ export class PutRecordsCallAbortedError extends Error {
     super('the PutRecords call was aborted at the deadline of another record it carried', { cause });
     this.name = 'PutRecordsCallAborted';
     this.$fault = 'server';
+  }
+}
+
+/** A call cut off by a record's deadline before the stream had a fair chance to answer (see `guardMinCallMs`). */
+export class UncountedCallAbortError extends Error {
+  constructor(cause: unknown) {
+    super('PutRecords call cut off early by a record deadline', { cause });
+    this.name = 'UncountedCallAbortError';
   }
 }
 
@@ -215,10 +234,22 @@ export class PutRecordsBatcher {
     const observed = this.#options.observer?.sent();
     const abortSignal = this.#callSignal(batch);
     try {
-      const { Records = [] } = await this.#options.kinesis.send(
-        new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.map((waiting) => waiting.entry) }),
-        abortSignal === undefined ? {} : { abortSignal },
-      );
+      const call = async () => {
+        const sentAt = performance.now();
+        try {
+          return await this.#options.kinesis.send(
+            new PutRecordsCommand({
+              StreamName: this.#options.streamName,
+              Records: batch.map((waiting) => waiting.entry),
+            }),
+            abortSignal === undefined ? {} : { abortSignal },
+          );
+        } catch (error) {
+          const early = performance.now() - sentAt < (this.#options.guardMinCallMs ?? 0);
+          throw abortSignal?.aborted && early ? new UncountedCallAbortError(error) : error;
+        }
+      };
+      const { Records = [] } = await (this.#options.guard === undefined ? call() : this.#options.guard(call));
       let first: LandedRecord | undefined;
       batch.forEach((waiting, index) => {
         const result = Records[index];
@@ -237,7 +268,8 @@ export class PutRecordsBatcher {
       });
       // After every record is settled: what the observer does cannot change their outcome.
       if (first !== undefined) observed?.(first);
-    } catch (error) {
+    } catch (thrown) {
+      const error = thrown instanceof UncountedCallAbortError ? thrown.cause : thrown;
       for (const waiting of batch) {
         // A record whose own deadline did not pass was cut off by another's: a whole-call failure
         // the pusher retries, not the abort (which it would take for its own deadline's).

@@ -4,11 +4,12 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
-  handleAll,
+  handleWhen,
 } from 'cockatiel';
+import { UncountedCallAbortError } from '../put-records-batcher.js';
 
 export interface RegionBreakerOptions {
-  /** Records in a row whose put to a region failed before its breaker opens. */
+  /** PutRecords calls in a row that failed (or timed out) before the region's breaker opens. */
   readonly failures: number;
   /** How long an open breaker waits before a hand-off delivery may probe the region again. */
   readonly probeAfterMs: number;
@@ -19,11 +20,12 @@ export interface RegionBreakerOptions {
 export { BrokenCircuitError };
 
 /**
- * A circuit breaker per region stream (cockatiel's). While a region's breaker is closed, records
- * are put to it and each failed record counts; once `failures` fail in a row it opens, and records
- * go to hand-off at once instead of waiting out a region that keeps failing. Client records never
- * probe it: only the repairer's deliveries do, half-open, one at a time, so no client waits on a
- * probe. The first delivery that succeeds closes it again.
+ * A circuit breaker per region stream (cockatiel's), around each PutRecords call. While a region's
+ * breaker is closed, records are put to it and each failed call counts; once `failures` fail in a
+ * row it opens, and records go to hand-off at once instead of waiting out a region that keeps
+ * failing. While another region takes records, client records never probe it: only the repairer's
+ * deliveries do, half-open, one at a time, so no client waits on a probe. The first call that
+ * succeeds closes it again.
  */
 export class RegionBreakers {
   readonly #options: RegionBreakerOptions;
@@ -36,10 +38,14 @@ export class RegionBreakers {
   #breaker(region: string): CircuitBreakerPolicy {
     let breaker = this.#breakers.get(region);
     if (breaker === undefined) {
-      breaker = circuitBreaker(handleAll, {
-        halfOpenAfter: this.#options.probeAfterMs,
-        breaker: new ConsecutiveBreaker(this.#options.failures),
-      });
+      // A call cut off before the stream had a fair chance to answer says nothing of the stream.
+      breaker = circuitBreaker(
+        handleWhen((error) => !(error instanceof UncountedCallAbortError)),
+        {
+          halfOpenAfter: this.#options.probeAfterMs,
+          breaker: new ConsecutiveBreaker(this.#options.failures),
+        },
+      );
       breaker.onStateChange((state) => {
         if (state === CircuitState.Open || state === CircuitState.Closed)
           this.#options.onChange?.(region, state === CircuitState.Open);
