@@ -53,6 +53,11 @@ export interface ProducerConfig extends ServiceSettings {
   readonly handoff: HandoffConfig;
   /** Per-region DynamoDB endpoints (`AWS_ENDPOINT_URL_DYNAMODB_<REGION>`), for the hand-off tables. */
   readonly dynamodbEndpoints?: Readonly<Record<string, string>>;
+  /**
+   * Per-region Kinesis endpoints (`AWS_ENDPOINT_URL_KINESIS_<REGION>`); a region without one resolves
+   * as the SDK does (`AWS_ENDPOINT_URL_KINESIS`). Tests put one region's stream behind a proxy.
+   */
+  readonly kinesisEndpoints?: Readonly<Record<string, string>>;
   /** MAX_CLOCK_SKEW_MS: the most any two producers' clocks may differ; every 201 waits it out. */
   readonly maxClockSkewMs: number;
   /** CLOCK_CHECK_INTERVAL_MS: how often the clock is measured against the streams'. */
@@ -114,6 +119,7 @@ const SHUTDOWN_AFTER_BUDGET_MS = 5_000;
 export function loadProducerConfig(env: Env): ProducerConfig {
   const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true });
   const dynamodbEndpoints = regionalEndpoints(env, 'DYNAMODB', pipeline.regions);
+  const kinesisEndpoints = regionalEndpoints(env, 'KINESIS', pipeline.regions);
   const budgetMs = requestBudgetMs(env);
   const service = loadServiceSettings(env, { port: 3000, shutdownGraceMs: budgetMs + SHUTDOWN_AFTER_BUDGET_MS });
   if (service.shutdownGraceMs <= budgetMs) {
@@ -143,6 +149,7 @@ export function loadProducerConfig(env: Env): ProducerConfig {
       claimMs: integer(env, 'HANDOFF_CLAIM_MS', 30_000, { min: 1_000, max: 600_000 }),
     },
     ...(dynamodbEndpoints === undefined ? {} : { dynamodbEndpoints }),
+    ...(kinesisEndpoints === undefined ? {} : { kinesisEndpoints }),
     maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', 50, { min: 1, max: 10_000 }),
     clockCheckIntervalMs: integer(env, 'CLOCK_CHECK_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
     clockOffsetMs: integer(env, 'CLOCK_OFFSET_MS', 0, { min: -86_400_000, max: 86_400_000 }),

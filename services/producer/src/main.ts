@@ -18,8 +18,12 @@ const registry = createServiceRegistry();
 const clients = new AwsClients({
   observer: createAwsRequestMetrics(registry),
   services: producerAwsServiceSettings(config.requestBudgetMs),
-  // The hand-off tables of every region; where each region is emulated apart, each has its endpoint.
-  ...(config.dynamodbEndpoints === undefined ? {} : { endpoints: { dynamodb: config.dynamodbEndpoints } }),
+  // The hand-off tables of every region (and the streams): where each region is emulated apart,
+  // each has its endpoint.
+  endpoints: {
+    ...(config.dynamodbEndpoints === undefined ? {} : { dynamodb: config.dynamodbEndpoints }),
+    ...(config.kinesisEndpoints === undefined ? {} : { kinesis: config.kinesisEndpoints }),
+  },
 });
 
 const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>

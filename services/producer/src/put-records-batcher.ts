@@ -224,15 +224,25 @@ export class PutRecordsBatcher {
    * (Aborting stops the client waiting and closes the connection; a request the service had read
    * in full may still be applied. The SDK makes one attempt per call, so nothing resends it.)
    */
-  #callSignal(batch: readonly Waiting[]): AbortSignal | undefined {
+  #callSignal(batch: readonly Waiting[]): { readonly signal: AbortSignal | undefined; release(): void } {
     const signals = batch.flatMap((waiting) => (waiting.signal === undefined ? [] : [waiting.signal]));
-    if (signals.length === 0) return undefined;
-    return signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    if (signals.length === 0) return { signal: undefined, release: () => {} };
+    // Not AbortSignal.any: on Node 20, combining thousands of short-lived deadlines with it blocked
+    // the event loop for over a minute in the 2,000-requests test. Listeners removed when the call
+    // ends leave nothing behind.
+    const controller = new AbortController();
+    const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+    const release = () => {
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
+    };
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
+    return { signal: controller.signal, release };
   }
 
   async #send(batch: Waiting[]): Promise<void> {
     const observed = this.#options.observer?.sent();
-    const abortSignal = this.#callSignal(batch);
+    const call = this.#callSignal(batch);
+    const abortSignal = call.signal;
     try {
       const call = async () => {
         const sentAt = performance.now();
@@ -277,6 +287,8 @@ export class PutRecordsBatcher {
           abortSignal?.aborted && waiting.signal?.aborted !== true ? new PutRecordsCallAbortedError(error) : error,
         );
       }
+    } finally {
+      call.release();
     }
   }
 }

@@ -68,7 +68,9 @@ export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
         plaintext.fill(0);
       }
       const { regions, pending } = await deps.pusher.push(record.id, ciphertext, version.text, deadline);
-      await committed;
+      // Every region may hold the record by now, but a 201 before the commit-wait could be
+      // overtaken by another producer's earlier version: past the budget, the answer is 503.
+      await deadline.race(committed, () => new ProducerErrors.COMMIT_WAIT_TIMEOUT());
       return { id: record.id, version: version.text, regions, pending };
     } finally {
       if (options.deadline === undefined) deadline.dispose();

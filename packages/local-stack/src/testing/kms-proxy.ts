@@ -172,10 +172,14 @@ export class KmsProxy {
     return this.#held.length;
   }
 
-  /** Forwards every held request whose client still waits, and stops holding. */
-  release(): void {
+  /**
+   * Forwards every held request whose client still waits, and stops holding. With
+   * `evenIfAbandoned`, a request whose client has gone is forwarded too (its answer goes nowhere),
+   * as a service that had read a request in full may still apply it after the client aborted.
+   */
+  release(options: { evenIfAbandoned?: boolean } = {}): void {
     this.#holding = undefined;
-    for (const deferred of this.#held.splice(0)) this.#forwardDeferred(deferred);
+    for (const deferred of this.#held.splice(0)) this.#forwardDeferred(deferred, options.evenIfAbandoned ?? false);
   }
 
   /**
@@ -278,13 +282,14 @@ export class KmsProxy {
     return deferred;
   }
 
-  #forwardDeferred(deferred: Deferred): void {
+  #forwardDeferred(deferred: Deferred, evenIfAbandoned = false): void {
     const { operation, region, incoming, outgoing } = deferred;
-    if (deferred.clientGone || outgoing.destroyed) {
+    const abandoned = deferred.clientGone || outgoing.destroyed;
+    if (abandoned && !evenIfAbandoned) {
       this.#calls.push({ operation, region, refused: true, abandoned: true });
       return;
     }
-    this.#calls.push({ operation, region, refused: false });
+    this.#calls.push({ operation, region, refused: false, ...(abandoned ? { abandoned } : {}) });
     void deferred.body.then((body) => {
       const forwarded = request(
         {
@@ -296,6 +301,10 @@ export class KmsProxy {
           agent: this.#agent,
         },
         (answer) => {
+          if (outgoing.destroyed) {
+            answer.resume();
+            return;
+          }
           outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(outgoing);
         },

@@ -57,6 +57,15 @@ describe('Function: loadProducerConfig', () => {
     expect(config.dynamodbEndpoints).toEqual({ 'us-east-1': 'http://127.0.0.1:1', 'eu-west-1': 'http://127.0.0.1:2' });
   });
 
+  it('reads a Kinesis endpoint for one region only, leaving the others to the SDK', () => {
+    // Act
+    const config = loadProducerConfig({ AWS_ENDPOINT_URL_KINESIS_EU_WEST_1: 'http://127.0.0.1:3' });
+
+    // Assess
+    expect(config.kinesisEndpoints).toEqual({ 'eu-west-1': 'http://127.0.0.1:3' });
+    expect(loadProducerConfig({}).kinesisEndpoints).toBeUndefined();
+  });
+
   it('throws a ConfigError naming HANDOFF when it is neither on nor off', () => {
     expect(() => loadProducerConfig({ HANDOFF: 'maybe' })).toThrow('HANDOFF: must be one of on, off, got "maybe"');
   });

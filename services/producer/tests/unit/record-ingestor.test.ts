@@ -115,6 +115,31 @@ describe('Function: createRecordIngestor, versions', () => {
     });
   });
 
+  it('rejects with 503 COMMIT_WAIT_TIMEOUT when the budget runs out while the answer waits out the skew bound', async () => {
+    // Prepare: a skew bound of 500 ms and a budget of 300 ms, on one manual clock
+    const manual = new ManualClock(50_000);
+    const clock = new HybridClock({ now: manual.now, maxClockSkewMs: 500, nodeId: 'a1b2c3d4', timers: manual });
+    const ingest = createRecordIngestor({
+      streamName: 'records',
+      pipelineAttribute: '_pipeline',
+      encryptor: { encrypt: async (plaintext) => Uint8Array.from(plaintext) },
+      pusher: { push },
+      clock,
+      skew: { skewed: false, retryAfterMs: 1_000 },
+      requestBudgetMs: 300,
+      deadlineClock: manual,
+    });
+
+    // Act
+    const outcome = ingest({ id: 'r-wait' }).catch((error: unknown) => error);
+    // Encryption and the puts are done at once; the answer then waits for the clock.
+    await manual.advance(0);
+    await manual.advance(300);
+
+    // Assess
+    expect(await outcome).toMatchObject({ code: 'COMMIT_WAIT_TIMEOUT', statusCode: 503 });
+  });
+
   it('throws CLOCK_SKEWED with the check interval as Retry-After, and encrypts nothing, while the clock is skewed', async () => {
     // Prepare
     let encrypted = 0;
