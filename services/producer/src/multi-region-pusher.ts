@@ -64,10 +64,48 @@ function errorName(error: unknown): string {
 }
 
 /**
+ * Aborts once HANDOFF_AFTER_MS has passed and at least one region took the record, whichever of
+ * the two comes last: the regions still trying then are handed off.
+ */
+class HandoffCut {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  #due = false;
+  #held = false;
+
+  constructor(afterMs: number) {
+    this.#timer = setTimeout(() => {
+      this.#due = true;
+      this.#abortIfBoth();
+    }, afterMs);
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  accepted(): void {
+    this.#held = true;
+    this.#abortIfBoth();
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #abortIfBoth(): void {
+    if (this.#due && this.#held && !this.#controller.signal.aborted) {
+      this.#controller.abort(new DOMException('the hand-off wait is over', 'TimeoutError'));
+    }
+  }
+}
+
+/**
  * Puts one ciphertext to the stream of every region at once. Without hand-off it succeeds only when
  * every region took the record; with it, once one region took it and every other has a hand-off
  * entry. A region that fails or stays silent is retried, with back-off, until the request's deadline
- * (with hand-off, HANDOFF_AFTER_MS); then the push fails naming the regions that took the record and
+ * (with hand-off, HANDOFF_AFTER_MS once another region holds the record); then the push fails naming the regions that took the record and
  * those that did not, and the client retries with the same id.
  */
 export class MultiRegionPusher {
@@ -191,20 +229,24 @@ export class MultiRegionPusher {
     for (const region of skipped) {
       if (!handoff?.backlog.admits(region, ciphertext.byteLength)) throw new HandoffBacklogFullError(region);
     }
-    // The request's deadline for every region: each is retried within what is left of it (with
-    // hand-off, within HANDOFF_AFTER_MS of it), and a silent one is cut off at it.
-    const signal =
-      handoff === undefined
-        ? deadline.signal
-        : AbortSignal.any([deadline.signal, AbortSignal.timeout(handoff.afterMs)]);
+    // The request's deadline for every region: each is retried within what is left of it, and a
+    // silent one is cut off at it. With hand-off, a region still trying once HANDOFF_AFTER_MS has
+    // passed and another region holds the record is cut off then, and waits in hand-off; while no
+    // region holds it, every region keeps its whole budget, as there is nowhere to hand off from.
+    const cut = handoff === undefined ? undefined : new HandoffCut(handoff.afterMs);
+    const signal = cut === undefined ? deadline.signal : AbortSignal.any([deadline.signal, cut.signal]);
     const token = {};
     const tried = regions.filter((region) => !skipped.includes(region));
     const results = await Promise.allSettled(
       tried.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
-        this.#track(region, token, now, () => this.#putTo(region, id, key, ciphertext, signal)),
+        this.#track(region, token, now, async () => {
+          const position = await this.#putTo(region, id, key, ciphertext, signal);
+          cut?.accepted();
+          return position;
+        }),
       ),
-    );
+    ).finally(() => cut?.dispose());
     const positions: Record<string, StreamPosition> = {};
     const failed: string[] = [...skipped];
     results.forEach((result, index) => {

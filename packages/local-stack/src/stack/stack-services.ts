@@ -128,6 +128,8 @@ export function startConsumers(
           {
             ...baseEnv,
             REGION: region,
+            // Stable across restarts, so a restarted consumer takes its own leases back at once.
+            WORKER_ID: `${region}-consumer-${index}`,
             PORT: String(consumerPort),
             HOST: '127.0.0.1',
             AWS_ENDPOINT_URL_KINESIS: kinesis,

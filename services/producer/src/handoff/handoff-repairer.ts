@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { pause } from '@records/retry';
 import type { HandoffBacklog } from './handoff-backlog.js';
 import type { HandoffStore, StoredHandoffEntry } from './handoff-store.js';
@@ -91,10 +92,19 @@ export class HandoffRepairer {
     const free = entries.filter((entry) => entry.claimedUntil < started);
     // Delivery must end well inside the claim, or another process could take the entry meanwhile.
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(claimMs / 2)]);
+    // Every delivery in flight listens to it (the batcher's call and the retry's pause).
+    setMaxListeners(4 * DELIVERY_CONCURRENCY, deadline);
     let delivered = 0;
     const deliverOne = async (entry: StoredHandoffEntry): Promise<void> => {
       if (!(await store.claim(entry, owner, now(), now() + claimMs))) return;
-      await this.#options.deliver(target, entry, deadline);
+      try {
+        await this.#options.deliver(target, entry, deadline);
+      } catch (error) {
+        // Not delivered: free it for the next round rather than hold it for the whole claim, or a
+        // region down for longer than a few rounds would find every entry claimed by failed probes.
+        await store.release(entry, owner).catch(() => false);
+        throw error;
+      }
       if (await store.remove(entry, owner)) {
         delivered++;
         backlog.delivered(target, tableRegion, entry.ciphertext.byteLength);

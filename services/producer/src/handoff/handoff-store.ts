@@ -172,6 +172,28 @@ export class HandoffStore {
     }
   }
 
+  /**
+   * Frees an entry `owner` claimed but could not deliver, so the next round (of any process) may try
+   * it at once instead of after the claim runs out. False when `owner` no longer holds it.
+   */
+  async release(entry: HandoffEntry, owner: string): Promise<boolean> {
+    try {
+      await this.#options.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.#options.tableName,
+          Key: this.#key(entry),
+          UpdateExpression: 'REMOVE claimedBy, claimedUntil',
+          ConditionExpression: 'claimedBy = :owner',
+          ExpressionAttributeValues: { ':owner': { S: owner } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   /** Removes a delivered entry, if `owner` still holds its claim; another holder delivers it again, harmlessly. */
   async remove(entry: HandoffEntry, owner: string): Promise<boolean> {
     try {

@@ -206,7 +206,7 @@ describe.skipIf(kmsMissing)('Hand-off: a region whose stream is down, against th
     for (const { id } of acknowledged) expect(counts.get(partitionKey(id)), id).toBeGreaterThanOrEqual(1);
   });
 
-  it('lets one repairer at a time hold an entry, and only its holder remove it', async () => {
+  it('lets one repairer at a time hold an entry, and only its holder remove or free it', async () => {
     // Prepare: one entry, two repairers' names
     const store = new HandoffStore({ dynamodb: clients.dynamodb(first), tableName: handoffTable });
     const entry = {
@@ -225,10 +225,24 @@ describe.skipIf(kmsMissing)('Hand-off: a region whose stream is down, against th
     const removedByB = await store.remove(entry, 'b');
     const bAfterExpiry = await store.claim(stored!, 'b', 20_001, 30_000);
     const removedByA = await store.remove(entry, 'a');
+    const releasedByA = await store.release(entry, 'a');
+    const releasedByB = await store.release(entry, 'b');
+    const aAfterRelease = await store.claim(stored!, 'a', 20_002, 40_000);
     const removedByB2 = await store.remove(entry, 'b');
+    const removedByA2 = await store.remove(entry, 'a');
 
-    // Assess
-    expect([a, b, removedByB, bAfterExpiry, removedByA, removedByB2]).toEqual([true, false, false, true, false, true]);
+    // Assess: a claim freed by its holder (a failed delivery) can be taken at once, long before it ran out
+    expect([a, b, removedByB, bAfterExpiry, removedByA, releasedByA, releasedByB, aAfterRelease]).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect([removedByB2, removedByA2]).toEqual([false, true]);
     expect((await store.backlog(second)).entries).toBe(0);
   });
 });

@@ -2,7 +2,10 @@ import type { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deadline, type DeadlineClock } from '../../src/deadline.js';
 import { StreamUnavailableError } from '../../src/errors.js';
-import { MultiRegionPusher } from '../../src/multi-region-pusher.js';
+import { HandoffBacklog } from '../../src/handoff/handoff-backlog.js';
+import type { HandoffEntry, HandoffStore } from '../../src/handoff/handoff-store.js';
+import { RegionBreakers } from '../../src/handoff/region-breakers.js';
+import { MultiRegionPusher, type PusherHandoff } from '../../src/multi-region-pusher.js';
 
 /** The faked timers, and Date.now (faked with them) as the deadline's clock. */
 const clock: DeadlineClock = {
@@ -11,24 +14,51 @@ const clock: DeadlineClock = {
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
 };
 
-/** A region's Kinesis that takes every record at once, or holds every call until it is aborted. */
-function kinesisThat(answers: 'take' | 'hold') {
+/**
+ * A region's Kinesis that takes every record at once, holds every call until it is aborted, or
+ * takes each call's records after `lateMs` (unless aborted first).
+ */
+function kinesisThat(answers: 'take' | 'hold' | { lateMs: number }) {
   const signals: (AbortSignal | undefined)[] = [];
   const client = {
     send(command: PutRecordsCommand, options: { abortSignal?: AbortSignal } = {}) {
       signals.push(options.abortSignal);
-      if (answers === 'take') {
-        const records = (command.input.Records ?? []).map(() => ({ ShardId: 'shardId-0', SequenceNumber: '1' }));
-        return Promise.resolve({ Records: records, $metadata: {} });
-      }
-      return new Promise((_resolve, reject) => {
-        options.abortSignal?.addEventListener('abort', () =>
-          reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
-        );
+      const records = (command.input.Records ?? []).map(() => ({ ShardId: 'shardId-0', SequenceNumber: '1' }));
+      if (answers === 'take') return Promise.resolve({ Records: records, $metadata: {} });
+      return new Promise((resolve, reject) => {
+        const timer =
+          answers === 'hold'
+            ? undefined
+            : setTimeout(() => resolve({ Records: records, $metadata: {} }), answers.lateMs);
+        options.abortSignal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+        });
       });
     },
   } as unknown as KinesisClient;
   return { client, signals };
+}
+
+/** Hand-off with a table per region that keeps what is written to it in memory. */
+function handoffAfter(afterMs: number): { handoff: PusherHandoff; written: Map<string, HandoffEntry[]> } {
+  const written = new Map<string, HandoffEntry[]>();
+  const store = (region: string) =>
+    ({
+      put: async (entry: HandoffEntry) => {
+        written.set(region, [...(written.get(region) ?? []), entry]);
+      },
+    }) as unknown as HandoffStore;
+  return {
+    written,
+    handoff: {
+      store,
+      backlog: new HandoffBacklog({ maxRecords: 100, maxBytes: 1 << 20 }),
+      breakers: new RegionBreakers({ failures: 3, probeAfterMs: 1_000 }),
+      afterMs,
+      now: () => Date.now(),
+    },
+  };
 }
 
 describe('Class: MultiRegionPusher', () => {
@@ -88,5 +118,60 @@ describe('Class: MultiRegionPusher', () => {
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(StreamUnavailableError);
     expect(region.signals).toHaveLength(0);
+  });
+
+  it('with hand-off, cuts a region off at HANDOFF_AFTER_MS once another took the record, and hands it off', async () => {
+    // Prepare
+    vi.useFakeTimers();
+    const prompt = kinesisThat('take');
+    const silent = kinesisThat('hold');
+    const { handoff, written } = handoffAfter(1_000);
+    const pusher = new MultiRegionPusher({
+      regions: ['us-east-1', 'eu-west-1'],
+      streamName: 'records',
+      kinesis: (region) => (region === 'us-east-1' ? prompt.client : silent.client),
+      batching: { lingerMs: 0, maxRecords: 500, maxBytes: 5 << 20 },
+      handoff,
+    });
+    const deadline = Deadline.start(5_000, clock);
+
+    // Act
+    const outcome = pusher.push('r-3', new Uint8Array(8), 'v-3', deadline);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const result = await outcome;
+
+    // Assess
+    expect(Object.keys(result.regions)).toEqual(['us-east-1']);
+    expect(result.pending).toEqual(['eu-west-1']);
+    expect(written.get('us-east-1')?.map((entry) => [entry.id, entry.target])).toEqual([['r-3', 'eu-west-1']]);
+    expect(silent.signals[0]?.aborted).toBe(true);
+  });
+
+  it('with hand-off, tries every region past HANDOFF_AFTER_MS while none took the record, then hands the rest off', async () => {
+    // Prepare: one region answers after 3 s, the other after 4 s: both past the 1 s hand-off wait,
+    // inside the 5 s budget
+    vi.useFakeTimers();
+    const later = kinesisThat({ lateMs: 3_000 });
+    const latest = kinesisThat({ lateMs: 4_000 });
+    const { handoff, written } = handoffAfter(1_000);
+    const pusher = new MultiRegionPusher({
+      regions: ['us-east-1', 'eu-west-1'],
+      streamName: 'records',
+      kinesis: (region) => (region === 'us-east-1' ? later.client : latest.client),
+      batching: { lingerMs: 0, maxRecords: 500, maxBytes: 5 << 20 },
+      handoff,
+    });
+    const deadline = Deadline.start(5_000, clock);
+
+    // Act
+    const outcome = pusher.push('r-4', new Uint8Array(8), 'v-4', deadline);
+    await vi.advanceTimersByTimeAsync(3_000);
+    const result = await outcome;
+
+    // Assess: acknowledged once the first region took it, the other waiting for it in hand-off
+    expect(Object.keys(result.regions)).toEqual(['us-east-1']);
+    expect(result.pending).toEqual(['eu-west-1']);
+    expect(written.get('us-east-1')?.map((entry) => entry.id)).toEqual(['r-4']);
+    expect(latest.signals[0]?.aborted).toBe(true);
   });
 });
