@@ -1,7 +1,7 @@
 import { parseRecordJson } from '@records/record-item';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { UnsupportedMediaTypeError } from './errors.js';
+import { ProducerErrors, UnsupportedMediaTypeError } from './errors.js';
 import type { ProducerMetrics } from './metrics.js';
 import admission from './plugins/admission.js';
 import apiKeys from './plugins/api-keys.js';
@@ -10,7 +10,7 @@ import observability from './plugins/observability.js';
 import openapi from './plugins/openapi.js';
 import type { RecordIngestor } from './record-ingestor.js';
 import recordsRoute from './routes/records.js';
-import recordsBatchRoute from './routes/records-batch.js';
+import recordsBatchRoute, { ndjsonLines } from './routes/records-batch.js';
 import { sharedSchemas } from './schemas/shared.js';
 
 export interface AppDeps {
@@ -82,18 +82,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return;
-    return reply
-      .status(503)
-      .header('retry-after', '1')
-      .send({ error: { code: 'NOT_READY', message: 'the service is shutting down' } });
+    reply.header('connection', 'close');
+    throw new ProducerErrors.NOT_READY('the service is shutting down');
+  });
+  // While closing, every answer (those of requests still in hand too) closes its connection: a
+  // keep-alive connection left open by a client that keeps it idle would hold the close up until
+  // the shutdown grace runs out (seen: "killed by timeout" after every request was answered).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
   // Before admission: a request without a key takes no slot.
   if (deps.apiKeys !== undefined && deps.apiKeys.length > 0) await app.register(apiKeys, { keys: deps.apiKeys });
   if (deps.admission !== undefined) {
     await app.register(admission, {
       ...deps.admission,
-      // The most a request may hold, counted when it does not say (no Content-Length).
-      routes: { '/records': deps.bodyLimit, '/records/batch': deps.batch?.maxBytes ?? 5 * 1024 * 1024 },
+      // The most a request may hold, counted when it does not say (no Content-Length); a batch
+      // counts its lines once its body is read.
+      routes: {
+        '/records': { maxBytes: deps.bodyLimit },
+        '/records/batch': {
+          maxBytes: deps.batch?.maxBytes ?? 5 * 1024 * 1024,
+          records: (body) => (Buffer.isBuffer(body) ? ndjsonLines(body).length : 1),
+        },
+      },
       metrics: deps.metrics,
     });
   }

@@ -55,17 +55,6 @@ export class PutRecordsEntryError extends Error {
   }
 }
 
-/** The call carrying a record was aborted at another record's deadline; the record is put again. */
-export class PutRecordsCallAbortedError extends Error {
-  readonly $fault: 'server';
-
-  constructor(cause: unknown) {
-    super('the PutRecords call was aborted at the deadline of another record it carried', { cause });
-    this.name = 'PutRecordsCallAborted';
-    this.$fault = 'server';
-  }
-}
-
 /** A call cut off by a record's deadline before the stream had a fair chance to answer (see `guardMinCallMs`). */
 export class UncountedCallAbortError extends Error {
   constructor(cause: unknown) {
@@ -79,7 +68,7 @@ interface Waiting {
   readonly bytes: number;
   /** The shard it goes to, when paced and the shard map is known. */
   readonly shard: PacedShard | undefined;
-  /** Its request's deadline: the call carrying it is aborted when it aborts. */
+  /** Its request's deadline: it is answered when it aborts, and its call is aborted once every record's has. */
   readonly signal: AbortSignal | undefined;
   settled: boolean;
   resolve(position: StreamPosition): void;
@@ -113,7 +102,8 @@ export class PutRecordsBatcher {
 
   /**
    * Queues one record for the next call. `signal` gives up on it: a record still queued leaves the
-   * queue, and a call already carrying it is aborted (see `#send`).
+   * queue, one in a call is answered at once, and the call is aborted once no record waits for it
+   * (see `#callSignal`).
    */
   put(data: Uint8Array, partitionKey: string, signal?: AbortSignal): Promise<StreamPosition> {
     return new Promise<StreamPosition>((resolve, reject) => {
@@ -213,29 +203,36 @@ export class PutRecordsBatcher {
   }
 
   /**
-   * A call is aborted as soon as the deadline of ANY record in it passes, not when the last one
-   * does. That record's request is answered 503 at its deadline, and the answer promises that
-   * nothing it refused lands afterwards: a call left running for the other records could still
-   * write it, after its client was told it failed (and perhaps after it posted a newer version).
-   * The other records of an aborted call fail with it as a whole call fails, and the pusher puts
-   * them again at once, in the next call, within their own deadlines. That costs a second call
-   * only when a call takes longer than what is left of its most pressed record's budget, that is
-   * when the stream is already slow; calls take milliseconds and budgets seconds otherwise.
-   * (Aborting stops the client waiting and closes the connection; a request the service had read
-   * in full may still be applied. The SDK makes one attempt per call, so nothing resends it.)
+   * A call is aborted once the deadlines of ALL the records it carries have passed: then nobody
+   * waits for its answer. A record whose own deadline passes while its call is out is answered at
+   * that deadline (its `put` rejects, see `put`) and the call goes on for the others. Aborting at
+   * the first deadline instead turned a slow stream into a cascade: every call carries the most
+   * pressed record of a burst, so each was cut off at that record's deadline and its other records
+   * were put again, until every budget ran out (seen as STREAM_UNAVAILABLE for a burst of 50 KB
+   * records on a loaded machine). A record answered 503 can so land after its answer, within one
+   * budget; it carries its older version, so consumers never write it over a newer one, and a retry
+   * with the same id is idempotent. (An abort stops the client waiting and closes the connection; a
+   * request the service had read in full may still be applied. The SDK makes one attempt per call,
+   * so nothing resends it.)
    */
   #callSignal(batch: readonly Waiting[]): { readonly signal: AbortSignal | undefined; release(): void } {
     const signals = batch.flatMap((waiting) => (waiting.signal === undefined ? [] : [waiting.signal]));
-    if (signals.length === 0) return { signal: undefined, release: () => {} };
+    // A record that waits without a deadline keeps its call going for as long as the stream takes.
+    if (signals.length === 0 || signals.length < batch.length) return { signal: undefined, release: () => {} };
     // Not AbortSignal.any: on Node 20, combining thousands of short-lived deadlines with it blocked
     // the event loop for over a minute in the 2,000-requests test. Listeners removed when the call
     // ends leave nothing behind.
     const controller = new AbortController();
-    const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+    let open = signals.filter((signal) => !signal.aborted).length;
+    const onAbort = (event: Event) => {
+      open -= 1;
+      if (open === 0) controller.abort((event.target as AbortSignal).reason);
+    };
     const release = () => {
       for (const signal of signals) signal.removeEventListener('abort', onAbort);
     };
-    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
+    for (const signal of signals) if (!signal.aborted) signal.addEventListener('abort', onAbort, { once: true });
+    if (open === 0) controller.abort(signals[0]?.reason);
     return { signal: controller.signal, release };
   }
 
@@ -280,13 +277,8 @@ export class PutRecordsBatcher {
       if (first !== undefined) observed?.(first);
     } catch (thrown) {
       const error = thrown instanceof UncountedCallAbortError ? thrown.cause : thrown;
-      for (const waiting of batch) {
-        // A record whose own deadline did not pass was cut off by another's: a whole-call failure
-        // the pusher retries, not the abort (which it would take for its own deadline's).
-        waiting.reject(
-          abortSignal?.aborted && waiting.signal?.aborted !== true ? new PutRecordsCallAbortedError(error) : error,
-        );
-      }
+      // Aborted only once every record's deadline passed, so each has had its answer already.
+      for (const waiting of batch) waiting.reject(error);
     } finally {
       call.release();
     }

@@ -421,6 +421,16 @@ describe('Command: pnpm start (the whole pipeline, as real processes)', () => {
     }
     // It stopped on its own terms (once its drain finished, which may be after the checks above),
     // and the supervisor started it again.
-    await eventually(async () => (/producer exited \(code 0/.test(running.output()) ? true : undefined));
+    const exited = await eventually(async () => /producer exited \(code \d+/.exec(running.output())?.[0]).catch(
+      () => 'not exited',
+    );
+    // On failure, the producer's last lines say what its shutdown waited on.
+    const producerLines = running
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('producer'))
+      .slice(-30)
+      .join('\n');
+    expect(exited, producerLines).toBe('producer exited (code 0');
   });
 });

@@ -16,6 +16,15 @@ interface Count {
   entries: number;
   bytes: number;
   oldestCreatedAt: number | undefined;
+  /** What this process wrote and delivered, ever: a count started before a write still counts it. */
+  written: { entries: number; bytes: number };
+  removed: { entries: number; bytes: number };
+}
+
+/** Where this process's own writes and deliveries stood when a count of a table began. */
+export interface CountStart {
+  readonly written: { readonly entries: number; readonly bytes: number };
+  readonly removed: { readonly entries: number; readonly bytes: number };
 }
 
 /**
@@ -44,21 +53,47 @@ export class HandoffBacklog {
     }
     let count = byTable.get(tableRegion);
     if (count === undefined) {
-      count = { entries: 0, bytes: 0, oldestCreatedAt: undefined };
+      count = {
+        entries: 0,
+        bytes: 0,
+        oldestCreatedAt: undefined,
+        written: { entries: 0, bytes: 0 },
+        removed: { entries: 0, bytes: 0 },
+      };
       byTable.set(tableRegion, count);
     }
     return count;
   }
 
-  /** What a table holds for `target`, counted now: it replaces the running count for that table. */
-  counted(target: string, tableRegion: string, counted: PendingHandoffs): void {
-    Object.assign(this.#count(target, tableRegion), counted);
+  /** Call before counting a table: the count then keeps what this process writes while it reads. */
+  countStarts(target: string, tableRegion: string): CountStart {
+    const { written, removed } = this.#count(target, tableRegion);
+    return { written: { ...written }, removed: { ...removed } };
+  }
+
+  /**
+   * What a table holds for `target`, counted now: it replaces the running count for that table,
+   * plus what this process wrote (less what it delivered) since the count started, which the read
+   * may have missed. A write the read did see is counted twice until the next count: the bound errs
+   * on the side of refusing.
+   */
+  counted(target: string, tableRegion: string, counted: PendingHandoffs, since?: CountStart): void {
+    const count = this.#count(target, tableRegion);
+    const entries = since === undefined ? 0 : count.written.entries - since.written.entries;
+    const bytes = since === undefined ? 0 : count.written.bytes - since.written.bytes;
+    const gone = since === undefined ? 0 : count.removed.entries - since.removed.entries;
+    const goneBytes = since === undefined ? 0 : count.removed.bytes - since.removed.bytes;
+    count.entries = Math.max(0, counted.entries + entries - gone);
+    count.bytes = Math.max(0, counted.bytes + bytes - goneBytes);
+    count.oldestCreatedAt = counted.oldestCreatedAt ?? (count.entries > 0 ? count.oldestCreatedAt : undefined);
   }
 
   added(target: string, tableRegion: string, bytes: number, createdAt: number): void {
     const count = this.#count(target, tableRegion);
     count.entries += 1;
     count.bytes += bytes;
+    count.written.entries += 1;
+    count.written.bytes += bytes;
     count.oldestCreatedAt ??= createdAt;
   }
 
@@ -66,6 +101,8 @@ export class HandoffBacklog {
     const count = this.#count(target, tableRegion);
     count.entries = Math.max(0, count.entries - 1);
     count.bytes = Math.max(0, count.bytes - bytes);
+    count.removed.entries += 1;
+    count.removed.bytes += bytes;
     if (count.entries === 0) count.oldestCreatedAt = undefined;
   }
 

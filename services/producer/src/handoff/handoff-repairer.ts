@@ -84,8 +84,9 @@ export class HandoffRepairer {
   async #repair(target: string, tableRegion: string, signal: AbortSignal): Promise<boolean> {
     const { backlog, batchSize, claimMs, now, owner } = this.#options;
     const store = this.#options.store(tableRegion);
+    const since = backlog.countStarts(target, tableRegion);
     const counted = await store.backlog(target, signal);
-    backlog.counted(target, tableRegion, counted);
+    backlog.counted(target, tableRegion, counted, since);
     if (counted.entries === 0) return false;
     const entries = await store.oldest(target, batchSize, signal);
     const started = now();

@@ -78,18 +78,42 @@ function retryAfterSeconds(error: unknown): number {
   return 1;
 }
 
-/** Answers `error` as `{ error: { code, message } }` with its declared status; 5xx bodies hide internals. */
-export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const answer = declared(error);
+/** The `error` member of every error body: its stable code, its message, and what a retry needs. */
+export interface ErrorDetails {
+  readonly code: string;
+  readonly message: string;
+  /** STREAM_UNAVAILABLE: the id to retry with, the regions that did not take the record and those that did. */
+  readonly id?: string;
+  readonly regions?: readonly string[];
+  readonly accepted?: readonly string[];
+}
+
+/**
+ * The one builder of error answers: the status, the `error` member of the body and, for a 503, the
+ * seconds to put in Retry-After. `POST /records`, each line of a batch and every other route answer
+ * an error with what this gives.
+ */
+export function errorAnswer(error: unknown): { status: number; error: ErrorDetails; retryAfterSeconds?: number } {
+  const answer = declared(error as FastifyError);
   const status = answer.statusCode ?? 500;
-  if (status >= 500) request.log.error({ err: error, code: answer.code }, 'request failed');
-  else request.log.info({ code: answer.code }, 'request refused');
   const details =
     error instanceof StreamUnavailableError
       ? { id: error.id, regions: error.failedRegions, accepted: error.acceptedRegions }
       : {};
-  if (status === 503) reply.header('retry-after', String(retryAfterSeconds(error)));
-  return reply.status(status).send({ error: { code: answer.code, message: answer.message, ...details } });
+  return {
+    status,
+    error: { code: answer.code, message: answer.message, ...details },
+    ...(status === 503 ? { retryAfterSeconds: retryAfterSeconds(error) } : {}),
+  };
+}
+
+/** Answers `error` as `{ error: { code, message, ... } }` with its declared status; 5xx bodies hide internals. */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, error: body, retryAfterSeconds: retryAfter } = errorAnswer(error);
+  if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
+  else request.log.info({ code: body.code }, 'request refused');
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  return reply.status(status).send({ error: body });
 }
 
 /**
@@ -105,8 +129,8 @@ export function sendClientError(error: NodeJS.ErrnoException, socket: Duplex): v
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new ProducerErrors.HEADERS_TOO_LARGE()
         : new ProducerErrors.BAD_REQUEST('the request is not valid HTTP');
-  const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
-  const status = answer.statusCode ?? 400;
+  const { status, error: details } = errorAnswer(answer);
+  const body = JSON.stringify({ error: details });
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

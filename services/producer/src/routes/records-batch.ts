@@ -1,7 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ProducerErrors } from '../errors.js';
 import type { ProducerMetrics } from '../metrics.js';
-import { declared } from '../plugins/error-handler.js';
+import { type ErrorDetails, errorAnswer } from '../plugins/error-handler.js';
 import type { IngestResult, RecordIngestor } from '../record-ingestor.js';
 import { errorResponses } from '../schemas/errors.js';
 
@@ -16,15 +16,13 @@ export interface RecordsBatchRouteOptions {
   readonly maxRecordBytes: number;
 }
 
-type Outcome =
-  | ({ readonly status: 201 } & IngestResult)
-  | { readonly status: number; readonly error: { readonly code: string; readonly message: string } };
+type Outcome = ({ readonly status: 201 } & IngestResult) | { readonly status: number; readonly error: ErrorDetails };
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
 /** The lines of an NDJSON body, without their line ends; blank lines are skipped. */
-function lines(body: Buffer): Buffer[] {
+export function ndjsonLines(body: Buffer): Buffer[] {
   const found: Buffer[] = [];
   let start = 0;
   while (start <= body.length) {
@@ -62,7 +60,7 @@ export default async function recordsBatchRoute(app: FastifyInstance, options: R
   };
   app.post('/records/batch', { bodyLimit: options.maxBytes, schema }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const records = lines(body);
+    const records = ndjsonLines(body);
     if (records.length === 0) throw new ProducerErrors.INVALID_JSON('the body holds no record');
     if (records.length > options.maxRecords) throw new ProducerErrors.BATCH_TOO_LARGE(options.maxRecords);
     const results = await Promise.all(
@@ -71,10 +69,11 @@ export default async function recordsBatchRoute(app: FastifyInstance, options: R
           if (line.byteLength > options.maxRecordBytes) throw new ProducerErrors.PAYLOAD_TOO_LARGE();
           return { status: 201, ...(await options.ingest(line)) };
         } catch (error) {
-          const answer = declared(error as FastifyError);
-          const status = answer.statusCode ?? 500;
-          if (status >= 500) request.log.error({ err: error, code: answer.code }, 'record of a batch failed');
-          return { status, error: { code: answer.code, message: answer.message } };
+          // The line's answer is what POST /records answers: with STREAM_UNAVAILABLE, the id to
+          // retry with (generated when the line had none) and the regions that took the record.
+          const { status, error: details } = errorAnswer(error);
+          if (status >= 500) request.log.error({ err: error, code: details.code }, 'record of a batch failed');
+          return { status, error: details };
         }
       }),
     );

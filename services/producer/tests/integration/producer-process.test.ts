@@ -332,7 +332,9 @@ describe.skipIf(kmsMissing || process.platform !== 'linux')('Process: the produc
     const counts = Object.fromEntries(
       [...new Set(statuses)].map((status) => [status, statuses.filter((s) => s === status).length]),
     );
-    expect(Object.keys(counts).filter((status) => status !== 'accepted' && status !== 'OVERLOADED')).toEqual([]);
+    const unexpected = Object.keys(counts).filter((status) => status !== 'accepted' && status !== 'OVERLOADED');
+    // The producer's own warnings say why, should it answer anything else.
+    expect(unexpected, output.slice(-4_000)).toEqual([]);
     expect(counts.accepted).toBeGreaterThan(0);
     // Work in hand is bounded at 4 MiB of bodies; each body is held a few times over (bytes, parsed,
     // ciphertext), plus 2,000 sockets' buffers. Unbounded, this grew by about 475 MB.

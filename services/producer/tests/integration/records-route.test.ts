@@ -310,7 +310,8 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       bodyLimit: 64 * 1024,
       admission: { maxInFlightRecords: 100, maxInFlightBytes: 64 << 20 },
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    // The producer's own listen backlog (LISTEN_BACKLOG), so the burst is answered, not reset.
+    await app.listen({ host: '127.0.0.1', port: 0, backlog: 4_096 });
     const { port } = app.server.address() as AddressInfo;
     const ids = Array.from({ length: 2_000 }, () => `load-${randomUUID()}`);
 

@@ -35,7 +35,10 @@ export async function appWith(
 
 /** The real ingestor, over an encryptor and a pusher that need no AWS. */
 export function realIngestor(
-  push = async () => ({ regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] }),
+  push: RecordIngestorDeps['pusher']['push'] = async () => ({
+    regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION },
+    pending: [],
+  }),
 ): RecordIngestor {
   return createRecordIngestor({
     streamName: 'records',

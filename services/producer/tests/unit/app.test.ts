@@ -450,6 +450,120 @@ describe('Function: buildApp', () => {
     });
   });
 
+  it('answers a batch line some regions did not take as POST /records would: the generated id and the regions that took it', async () => {
+    // Prepare: the second line's record is taken by one region only, and its line has no id
+    const push = async (id: string) => {
+      if (id !== 'd-1') throw new StreamUnavailableError(id, ['eu-west-1'], { acceptedRegions: ['us-east-1'] });
+      return { regions: { 'us-east-1': POSITION, 'eu-west-1': POSITION }, pending: [] };
+    };
+    app = await appWith(realIngestor(push));
+
+    // Act
+    const response = await app.inject({
+      method: 'POST',
+      url: '/records/batch',
+      payload: '{"id":"d-1"}\n{"n":2}\n',
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+    const single = await app.inject({ method: 'POST', url: '/records', payload: { n: 3 } });
+
+    // Assess: the line's error is the single answer's body, id included, so a retry keeps the id
+    const line = response.json().results[1];
+    expect(response.statusCode).toBe(207);
+    expect(line).toEqual({
+      status: 503,
+      error: {
+        code: 'STREAM_UNAVAILABLE',
+        message: expect.any(String),
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        regions: ['eu-west-1'],
+        accepted: ['us-east-1'],
+      },
+    });
+    expect(Object.keys(line.error).sort()).toEqual(Object.keys(single.json().error).sort());
+  });
+
+  it('counts each line of a batch toward MAX_IN_FLIGHT_RECORDS, and takes a batch alone however many lines it has', async () => {
+    // Prepare: pushes wait until the test lets them go
+    const waiting: (() => void)[] = [];
+    const push = () =>
+      new Promise<{ regions: { 'us-east-1': typeof POSITION }; pending: never[] }>((resolve) => {
+        waiting.push(() => resolve({ regions: { 'us-east-1': POSITION }, pending: [] }));
+      });
+    const registry = new Registry();
+    app = await appWith(realIngestor(push), {
+      registry,
+      admission: { maxInFlightRecords: 3, maxInFlightBytes: 1 << 20 },
+    });
+    const batch = (lines: number) =>
+      app!.inject({
+        method: 'POST',
+        url: '/records/batch',
+        payload: Array.from({ length: lines }, (_, index) => `{"i":${index}}`).join('\n'),
+        headers: { 'content-type': 'application/x-ndjson' },
+      });
+
+    // Act: a batch of 5 lines alone (past the bound of 3), then a single record beside it
+    const big = batch(5);
+    while (waiting.length < 5) await new Promise((resolve) => setImmediate(resolve));
+    const inFlight = (await registry.getSingleMetric('producer_in_flight_records')?.get())?.values[0]?.value;
+    const beside = await app.inject({ method: 'POST', url: '/records', payload: { id: 'x' } });
+    for (const release of waiting.splice(0)) release();
+    const bigAnswer = await big;
+    const after = (await registry.getSingleMetric('producer_in_flight_records')?.get())?.values[0]?.value;
+
+    // Assess
+    expect(inFlight).toBe(5);
+    expect(beside.statusCode).toBe(503);
+    expect(beside.json()).toMatchObject({ error: { code: 'OVERLOADED' } });
+    expect(bigAnswer.statusCode).toBe(201);
+    expect(after).toBe(0);
+  });
+
+  it("holds a request's admission slot while its record is still being put after the client reset the connection", async () => {
+    // Prepare: a real port, so the client can reset its connection; pushes wait for the test
+    const waiting: (() => void)[] = [];
+    const push = () =>
+      new Promise<{ regions: { 'us-east-1': typeof POSITION }; pending: never[] }>((resolve) => {
+        waiting.push(() => resolve({ regions: { 'us-east-1': POSITION }, pending: [] }));
+      });
+    const registry = new Registry();
+    app = await appWith(realIngestor(push), {
+      registry,
+      admission: { maxInFlightRecords: 1, maxInFlightBytes: 1 << 20 },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const inFlight = async () =>
+      (await registry.getSingleMetric('producer_in_flight_records')?.get())?.values[0]?.value;
+
+    // Act: post, reset the connection while the push waits, then post again
+    const body = '{"id":"reset-1"}';
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(
+        `POST /records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
+    while (waiting.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.resetAndDestroy();
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const heldAfterReset = await inFlight();
+    const turnedAway = await app.inject({ method: 'POST', url: '/records', payload: { id: 'reset-2' } });
+    for (const release of waiting.splice(0)) release();
+    while ((await inFlight()) !== 0) await new Promise((resolve) => setImmediate(resolve));
+    const taken = app.inject({ method: 'POST', url: '/records', payload: { id: 'reset-3' } });
+    while (waiting.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    for (const release of waiting.splice(0)) release();
+
+    // Assess
+    expect(heldAfterReset).toBe(1);
+    expect(turnedAway.statusCode).toBe(503);
+    expect(turnedAway.json()).toMatchObject({ error: { code: 'OVERLOADED' } });
+    expect((await taken).statusCode).toBe(201);
+  });
+
   it('answers 201 when every record of a batch was accepted, and refuses an empty or oversized batch', async () => {
     // Prepare
     app = await appWith(realIngestor());

@@ -48,4 +48,20 @@ describe('Class: HandoffBacklog', () => {
     // Assess
     expect(backlog.pending('eu-west-1')).toEqual({ entries: 5, bytes: 50, oldestCreatedAt: 2_000 });
   });
+
+  it('keeps what this process wrote while a count of the table was being read', () => {
+    // Prepare: two entries written; a count starts, a third is written while it reads
+    const backlog = new HandoffBacklog({ maxRecords: 3, maxBytes: 1_000 });
+    backlog.added('eu-west-1', 'us-east-1', 10, 100);
+    backlog.added('eu-west-1', 'us-east-1', 10, 200);
+    const since = backlog.countStarts('eu-west-1', 'us-east-1');
+    backlog.added('eu-west-1', 'us-east-1', 10, 300);
+
+    // Act: the read saw only the first two
+    backlog.counted('eu-west-1', 'us-east-1', { entries: 2, bytes: 20, oldestCreatedAt: 100 }, since);
+
+    // Assess: three held, so a fourth is refused
+    expect(backlog.pending('eu-west-1')).toEqual({ entries: 3, bytes: 30, oldestCreatedAt: 100 });
+    expect(backlog.admits('eu-west-1', 10)).toBe(false);
+  });
 });

@@ -5,7 +5,7 @@ import {
   type PutRecordsCommandOutput,
 } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PutRecordsBatcher, PutRecordsCallAbortedError, PutRecordsEntryError } from '../../src/put-records-batcher.js';
+import { PutRecordsBatcher, PutRecordsEntryError } from '../../src/put-records-batcher.js';
 import { hashKey } from '../../src/shard-pacer.js';
 
 type Answer = (entries: NonNullable<PutRecordsCommand['input']['Records']>) => PutRecordsCommandOutput | Error;
@@ -148,7 +148,7 @@ describe('Class: PutRecordsBatcher', () => {
     expect(calls).toEqual([['kept']]);
   });
 
-  it('aborts a call already sent when the deadline of one record it carries passes, and fails the others as retryable', async () => {
+  it('answers a record at its own deadline while its call goes on for the others, and aborts the call once every deadline passed', async () => {
     // Prepare: a Kinesis that holds every call until it is aborted
     const sent: { keys: string[]; signal: AbortSignal | undefined }[] = [];
     const kinesis = {
@@ -165,31 +165,53 @@ describe('Class: PutRecordsBatcher', () => {
         });
       },
     } as unknown as KinesisClient;
-    const puts = batcher(kinesis, { maxRecords: 3 });
+    const puts = batcher(kinesis, { maxRecords: 2 });
     const soon = new AbortController();
     const later = new AbortController();
 
-    // Act: three records, one call; the first record's deadline passes while the call is out
-    const results = Promise.allSettled([
-      puts.put(data(), 'soon', soon.signal),
-      puts.put(data(), 'later', later.signal),
-      puts.put(data(), 'none'),
-    ]);
+    // Act: two records, one call; the first record's deadline passes while the call is out, then the second's
+    const first = puts.put(data(), 'soon', soon.signal).catch((error: unknown) => error);
+    const second = puts.put(data(), 'later', later.signal).catch((error: unknown) => error);
     const signalSent = sent[0]?.signal;
-    const abortedBefore = signalSent?.aborted;
     soon.abort(new Error('deadline of soon'));
-    const [first, second, third] = await results;
+    const firstAnswer = await first;
+    const callAbortedAfterFirst = signalSent?.aborted;
+    later.abort(new Error('deadline of later'));
+    const secondAnswer = await second;
 
     // Assess
-    expect(sent.map((call) => call.keys)).toEqual([['soon', 'later', 'none']]);
-    expect(abortedBefore).toBe(false);
+    expect(sent.map((call) => call.keys)).toEqual([['soon', 'later']]);
+    expect(firstAnswer).toEqual(new Error('deadline of soon'));
+    expect(callAbortedAfterFirst).toBe(false);
     expect(signalSent?.aborted).toBe(true);
-    expect((first as PromiseRejectedResult).reason).toEqual(new Error('deadline of soon'));
-    for (const other of [second, third]) {
-      expect((other as PromiseRejectedResult).reason).toBeInstanceOf(PutRecordsCallAbortedError);
-      expect((other as PromiseRejectedResult).reason).toMatchObject({ $fault: 'server' });
-    }
-    expect(later.signal.aborted).toBe(false);
+    expect(secondAnswer).toEqual(new Error('deadline of later'));
+  });
+
+  it('never aborts a call that carries a record put without a deadline', async () => {
+    // Prepare: a Kinesis that answers each call when the test says
+    const answers: (() => void)[] = [];
+    const signals: (AbortSignal | undefined)[] = [];
+    const kinesis = {
+      send(command: PutRecordsCommand, options: { abortSignal?: AbortSignal } = {}) {
+        signals.push(options.abortSignal);
+        const records = (command.input.Records ?? []).map(() => ({ ShardId: 'shardId-0', SequenceNumber: '7' }));
+        return new Promise((resolve) => answers.push(() => resolve({ Records: records })));
+      },
+    } as unknown as KinesisClient;
+    const puts = batcher(kinesis, { maxRecords: 2 });
+    const soon = new AbortController();
+
+    // Act
+    const first = puts.put(data(), 'soon', soon.signal).catch((error: unknown) => error);
+    const second = puts.put(data(), 'none');
+    soon.abort(new Error('deadline of soon'));
+    const firstAnswer = await first;
+    for (const answer of answers) answer();
+
+    // Assess
+    expect(firstAnswer).toEqual(new Error('deadline of soon'));
+    expect(signals).toEqual([undefined]);
+    expect(await second).toEqual({ shardId: 'shardId-0', sequenceNumber: '7' });
   });
 
   describe('with shard pacing', () => {
