@@ -7,7 +7,6 @@ import {
   loadPipelineSettings,
   loadServiceSettings,
   oneOf,
-  optionalString,
   type PipelineSettings,
   regionalEndpoints,
   type ServiceSettings,
@@ -92,10 +91,9 @@ const MIN_API_KEY_LENGTH = 24;
 
 function apiKeys(env: Env): string[] {
   // Not stringList: its duplicate error quotes the whole list, and here every item is a secret.
-  const value = optionalString(env, 'API_KEYS');
-  if (value === undefined) return [];
-  const keys = value
-    .split(',')
+  // Set but blank (an empty secret, say) is refused, not read as unset: that would open the API.
+  if (env.API_KEYS === undefined) return [];
+  const keys = env.API_KEYS.split(',')
     .map((key) => key.trim())
     .filter((key) => key !== '');
   if (keys.length === 0) throw new ConfigError('API_KEYS', 'must list at least one key, or be unset');
