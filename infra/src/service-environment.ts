@@ -20,15 +20,25 @@ function shared(config: DeployConfig): Record<string, string> {
   };
 }
 
+/** The CloudWatch namespace of the metrics every service writes in embedded metric format to its log. */
+export const METRICS_NAMESPACE = 'RecordsPipeline';
+
+// Powertools' own variables: the namespace, and the `service` dimension of every metric.
+const metrics = (service: 'producer' | 'consumer') => ({
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  POWERTOOLS_SERVICE_NAME: service,
+});
+
+/** API_KEYS is not here: it reaches the task as an ECS secret, never as plain configuration. */
 export function producerEnvironment(config: DeployConfig): Record<string, string> {
-  return { ...shared(config), HOST: '0.0.0.0', PORT: '3000', METRICS_PORT: '9464' };
+  return { ...shared(config), ...metrics('producer'), HOST: '0.0.0.0', PORT: '3000', METRICS_PORT: '9464' };
 }
 
 export function consumerEnvironment(config: DeployConfig, region: string): Record<string, string> {
-  return { ...shared(config), REGION: region, HOST: '0.0.0.0', PORT: '3001' };
+  return { ...shared(config), ...metrics('consumer'), REGION: region, HOST: '0.0.0.0', PORT: '3001' };
 }
 
 /** The Lambda handler takes its region from AWS_REGION, and has no port. */
 export function lambdaEnvironment(config: DeployConfig): Record<string, string> {
-  return shared(config);
+  return { ...shared(config), ...metrics('consumer') };
 }

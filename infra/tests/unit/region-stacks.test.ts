@@ -1,10 +1,36 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { actionsOf, ENV, ensureLambdaBundle, repositoryRoot, statementsOf, synthesize } from './support.js';
+import type { ConsumerMode } from '../../src/config.js';
+import { type AlarmProperties, expectedAlarms } from './expected-alarms.js';
+import {
+  acknowledgmentsOf,
+  actionsOf,
+  CERTIFICATE_ARN,
+  ENV,
+  ensureLambdaBundle,
+  repositoryRoot,
+  resourcesOf,
+  statementsOf,
+  synthesize,
+} from './support.js';
+
+type Synth = ReturnType<typeof synthesize>;
+const synths = new Map<ConsumerMode, Synth>();
+
+/** Each consumer mode synthesized once for this file's tests. */
+function synthesized(mode: ConsumerMode): Synth {
+  let synth = synths.get(mode);
+  if (synth === undefined) {
+    if (mode === 'lambda') ensureLambdaBundle();
+    synth = synthesize({ CONSUMER_MODE: mode });
+    synths.set(mode, synth);
+  }
+  return synth;
+}
 
 /** The variables the README's configuration table documents. */
 function documentedVariables(): Set<string> {
@@ -14,16 +40,17 @@ function documentedVariables(): Set<string> {
 }
 
 describe('App: the pipeline on AWS, with ECS consumers', () => {
-  let synth: ReturnType<typeof synthesize>;
+  let synth: Synth;
   beforeAll(() => {
-    synth = synthesize();
+    synth = synthesized('ecs');
   }, 120_000);
 
-  it('synthesizes one stack per region: its key and alias, its stream encrypted at rest with KMS, and three tables', () => {
+  it('synthesizes one stack per region: its key and alias, its stream encrypted at rest with KMS, and four tables', () => {
     // Assess
     expect(synth.templates.map(({ region }) => region)).toEqual(['us-east-1', 'eu-west-1']);
     for (const { template } of synth.templates) {
-      template.resourceCountIs('AWS::KMS::Key', 2);
+      // The record key, the stream's own, and the alarm topic's.
+      template.resourceCountIs('AWS::KMS::Key', 3);
       template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
       template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/records' });
       template.hasResourceProperties('AWS::Kinesis::Stream', {
@@ -56,7 +83,7 @@ describe('App: the pipeline on AWS, with ECS consumers', () => {
 
   it('lets the producer generate data keys in the first region and encrypt in the others, only for the stream, and put to every stream', () => {
     // Prepare
-    const statements = statementsOf(synth.templates[0]!.template, 'ProducersTaskDefTaskRole');
+    const statements = statementsOf(synth.templates[0]!.template, 'ProducerTaskTaskRole');
     const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
     const context = { StringEquals: { 'kms:EncryptionContext:stream': 'records' } };
 
@@ -174,22 +201,28 @@ describe('App: the pipeline on AWS, with ECS consumers', () => {
 });
 
 describe('App: the pipeline on AWS, with the Lambda handler as consumer', () => {
-  let synth: ReturnType<typeof synthesize>;
+  let synth: Synth;
   beforeAll(() => {
-    ensureLambdaBundle();
-    synth = synthesize({ CONSUMER_MODE: 'lambda' });
+    synth = synthesized('lambda');
   }, 120_000);
 
-  it('runs the handler on a Kinesis event source mapping that reports item failures, bisects, ages out and sends failures on', () => {
+  it('runs the handler on a Kinesis event source mapping that reports item failures, bisects, retries while the stream holds a record and sends failures on', () => {
     for (const { template } of synth.templates) {
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BisectBatchOnFunctionError: true,
-        MaximumRecordAgeInSeconds: 86_400,
+        // -1 and -1: no retry count, no age limit; only the stream's retention ends the retries.
+        MaximumRetryAttempts: -1,
+        MaximumRecordAgeInSeconds: -1,
         StartingPosition: 'TRIM_HORIZON',
-        DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+        ParallelizationFactor: 1,
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConsumerFailures'), 'Arn'] } },
+        },
       });
-      template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler' });
+      // Five minutes: room for the handler's bounded back-off during an outage of KMS or DynamoDB.
+      template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Timeout: 300 });
     }
     expect(synth.report.violations.map((violation) => violation.ruleName)).toEqual([]);
     const documented = documentedVariables();
@@ -201,6 +234,201 @@ describe('App: the pipeline on AWS, with the Lambda handler as consumer', () => 
         expect(variables.filter((name) => !documented.has(name))).toEqual([]);
       }
     }
+  });
+
+  it("lets the function write its logs to its own log group only, with the consumer's own role", () => {
+    for (const { template, stack } of synth.templates) {
+      // Prepare
+      const [logGroup] = Object.keys(resourcesOf(template, 'AWS::Logs::LogGroup')).filter((id) =>
+        id.startsWith('ConsumerLogs'),
+      );
+      const fn = Object.values(resourcesOf(template, 'AWS::Lambda::Function'))[0];
+      const logStatements = statementsOf(template, 'ConsumerRole').filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('logs:')),
+      );
+
+      // Assess
+      expect(logGroup, stack.region).toBeDefined();
+      expect(fn?.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logGroup } });
+      expect(fn?.Properties.Role).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ConsumerRole/), 'Arn'] });
+      expect(logStatements).toHaveLength(1);
+      expect(actionsOf(logStatements[0]!).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logStatements[0]?.Resource).toEqual({ 'Fn::GetAtt': [logGroup, 'Arn'] });
+      // No managed policy beside it (AWSLambdaBasicExecutionRole would allow every log group).
+      const role = Object.entries(resourcesOf(template, 'AWS::IAM::Role')).find(([id]) =>
+        id.startsWith('ConsumerRole'),
+      );
+      expect(role?.[1].Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe.each(['ecs', 'lambda'] as const)('App: safe to deploy, with %s consumers', (mode) => {
+  let synth: Synth;
+  let producerTemplate: Synth['templates'][number]['template'];
+  beforeAll(() => {
+    synth = synthesized(mode);
+    producerTemplate = synth.templates[0]!.template;
+  }, 120_000);
+
+  it('serves the producers on HTTPS 443 with the certificate and a TLS 1.2+ policy, port 80 only redirecting to it', () => {
+    // Prepare
+    const listeners = Object.values(resourcesOf(producerTemplate, 'AWS::ElasticLoadBalancingV2::Listener')).map(
+      (listener) => listener.Properties,
+    );
+    const [securityGroup] = Object.entries(resourcesOf(producerTemplate, 'AWS::EC2::SecurityGroup'))
+      .filter(([id]) => id.startsWith('ProducersLBSecurityGroup'))
+      .map(([, group]) => group.Properties);
+
+    // Assess
+    producerTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+    expect(listeners).toHaveLength(2);
+    expect(listeners.find((listener) => listener.Port === 443)).toMatchObject({
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+      SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      DefaultActions: [{ Type: 'forward' }],
+    });
+    expect(listeners.find((listener) => listener.Port === 80)).toMatchObject({
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } },
+      ],
+    });
+    // In from PRODUCER_INGRESS_CIDR on the two listener ports, and nothing else.
+    expect(
+      ((securityGroup?.SecurityGroupIngress ?? []) as { CidrIp: string; FromPort: number; ToPort: number }[])
+        .map(({ CidrIp, FromPort, ToPort }) => `${CidrIp}:${FromPort}-${ToPort}`)
+        .sort(),
+    ).toEqual(['0.0.0.0/0:443-443', '0.0.0.0/0:80-80']);
+    synth.templates[1]!.template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 0);
+  });
+
+  it("gives the producer its API keys from a generated secret through the container's secrets, read by the execution role only", () => {
+    // Prepare
+    const [secretId, secret] = Object.entries(resourcesOf(producerTemplate, 'AWS::SecretsManager::Secret'))[0] ?? [];
+    const [producer] = Object.values(resourcesOf(producerTemplate, 'AWS::ECS::TaskDefinition'))
+      .flatMap((task) => task.Properties.ContainerDefinitions as Record<string, unknown>[])
+      .filter((container) => container.Name === 'producer');
+    const readers = (template: typeof producerTemplate) =>
+      Object.values(resourcesOf(template, 'AWS::IAM::Policy')).filter((policy) =>
+        JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:'),
+      );
+
+    // Assess
+    producerTemplate.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // One key of 48 letters and digits: no comma or space, which would split it.
+    expect(secret?.Properties.GenerateSecretString).toEqual({
+      PasswordLength: 48,
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+    });
+    expect(producer?.Secrets).toEqual([{ Name: 'API_KEYS', ValueFrom: { Ref: secretId } }]);
+    expect(((producer?.Environment ?? []) as { Name: string }[]).map(({ Name }) => Name)).not.toContain('API_KEYS');
+    expect(JSON.stringify(producerTemplate.toJSON())).not.toMatch(/"Name":"API_KEYS","Value"/);
+    const policies = readers(producerTemplate);
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ProducerTaskExecutionRole/) }]);
+    expect(statementsOf(producerTemplate, 'ProducerTaskExecutionRole')).toContainEqual(
+      expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId },
+      }),
+    );
+    expect(readers(synth.templates[1]!.template)).toEqual([]);
+  });
+
+  it('runs every container with a read-only root file system and the metrics namespace and service name', () => {
+    // Prepare
+    const containers = synth.templates.flatMap(({ template }) =>
+      Object.values(resourcesOf(template, 'AWS::ECS::TaskDefinition')).flatMap(
+        (task) => task.Properties.ContainerDefinitions as Record<string, unknown>[],
+      ),
+    );
+    const functions = synth.templates.flatMap(({ template }) =>
+      Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map(
+        (fn) => (fn.Properties.Environment as { Variables: Record<string, string> }).Variables,
+      ),
+    );
+    const variables = (container: Record<string, unknown>) =>
+      Object.fromEntries((container.Environment as { Name: string; Value: string }[]).map((v) => [v.Name, v.Value]));
+
+    // Assess
+    expect(containers.map((container) => container.Name).sort()).toEqual(
+      mode === 'ecs' ? ['consumer', 'consumer', 'producer'] : ['producer'],
+    );
+    for (const container of containers) {
+      expect(container.ReadonlyRootFilesystem, String(container.Name)).toBe(true);
+      expect(variables(container)).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'RecordsPipeline',
+        POWERTOOLS_SERVICE_NAME: container.Name,
+      });
+    }
+    expect(functions).toHaveLength(mode === 'lambda' ? 2 : 0);
+    for (const environment of functions) {
+      expect(environment).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'RecordsPipeline',
+        POWERTOOLS_SERVICE_NAME: 'consumer',
+      });
+    }
+  });
+
+  it("alarms in every region on the README's metrics, each notifying the stack's encrypted topic on alarm and on OK", () => {
+    for (const { template, stack } of synth.templates) {
+      // Prepare
+      const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
+        (alarm) => alarm.Properties as AlarmProperties,
+      );
+      const [topicId, topic] = Object.entries(resourcesOf(template, 'AWS::SNS::Topic'))[0] ?? [];
+      const expected = expectedAlarms(mode, stack.region === 'us-east-1');
+
+      // Assess
+      expect(alarms.map((alarm) => alarm.MetricName).sort(), stack.region).toEqual(Object.keys(expected).sort());
+      for (const alarm of alarms) {
+        expect(alarm, alarm.MetricName).toMatchObject(expected[alarm.MetricName]!);
+        expect(alarm.AlarmActions, alarm.MetricName).toEqual([{ Ref: topicId }]);
+        expect(alarm.OKActions, alarm.MetricName).toEqual([{ Ref: topicId }]);
+      }
+      template.resourceCountIs('AWS::SNS::Topic', 1);
+      expect(topic?.Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^AlarmsTopicKey/), 'Arn'],
+      });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+      // CloudWatch may use the topic's key, so that its notifications can be encrypted.
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('passes cdk-nag with no finding left unacknowledged, and acknowledges the open endpoint for what it is', () => {
+    // Prepare
+    const reasons = Object.entries(acknowledgmentsOf(synth.stacks[0]!));
+    const about = (rule: string) => reasons.filter(([id]) => id.endsWith(rule)).flatMap(([, each]) => each);
+
+    // Assess
+    expect(synth.report.violations.map((violation) => violation.ruleName)).toEqual([]);
+    expect(synth.errors).toEqual([]);
+    expect(about('EC23')).toEqual([
+      expect.stringMatching(
+        /HTTPS on port 443 \(port 80 only redirects to it\).*needs an API key from Secrets Manager/,
+      ),
+    ]);
+    expect(about('ECS2').every((reason) => reason.includes('API keys come from Secrets Manager'))).toBe(true);
+    expect(about('ECS2').length).toBeGreaterThan(0);
   });
 });
 
@@ -226,5 +454,28 @@ describe('Command: cdk synth', () => {
       .filter((file) => file.endsWith('.template.json'))
       .sort();
     expect(templates).toEqual(['RecordsPipeline-eu-west-1.template.json', 'RecordsPipeline-us-east-1.template.json']);
+  }, 240_000);
+
+  it('fails before synthesizing, naming PRODUCER_CERTIFICATE_ARN, when an internet-facing load balancer has no certificate', () => {
+    // Prepare
+    const { PRODUCER_CERTIFICATE_ARN: _certificate, ...withoutCertificate } = ENV;
+
+    // Act
+    const result = spawnSync(
+      join(repositoryRoot, 'infra/node_modules/.bin/cdk'),
+      ['synth', '--quiet', '--no-notices', '--output', mkdtempSync(join(tmpdir(), 'records-cdk-cli-'))],
+      {
+        cwd: join(repositoryRoot, 'infra'),
+        env: { ...process.env, ...withoutCertificate, PRODUCER_CERTIFICATE_ARN: '', CDK_DISABLE_VERSION_CHECK: 'true' },
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
+    );
+
+    // Assess
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('Cannot deploy: PRODUCER_CERTIFICATE_ARN: is required');
+    expect(result.stderr).not.toContain('at loadDeployConfig');
+    expect(result.stderr).toContain('PRODUCER_LOAD_BALANCER=internal');
   }, 240_000);
 });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeployConfig } from '../../src/config.js';
@@ -23,10 +24,14 @@ export function ensureLambdaBundle(): void {
   );
 }
 
+/** An ACM certificate ARN in the first region: only its shape and region are checked at synthesis. */
+export const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0b7c3c1e-5f2a-4c1e-9d3a-2f6b8e4a1c77';
+
 export const ENV = {
   REGIONS: 'us-east-1,eu-west-1',
   STREAM_NAME: 'records',
   KMS_KEY_ALIAS: 'alias/records',
+  PRODUCER_CERTIFICATE_ARN: CERTIFICATE_ARN,
 } as const;
 
 /** Synthesizes the app for `env` (the same variables `pnpm deploy:aws` reads) into a scratch folder. */
@@ -56,6 +61,25 @@ export function synthesize(env: Record<string, string> = {}) {
         .map((warning) => `${stack.region}: ${JSON.stringify(warning.entry.data)}`),
     ),
   };
+}
+
+/** The reasons the stack's constructs give for the cdk-nag findings they acknowledge, by rule id. */
+export function acknowledgmentsOf(stack: Stack): Record<string, string[]> {
+  const reasons: Record<string, string[]> = {};
+  for (const entry of stack.node.findAll().flatMap((construct) => construct.node.metadata)) {
+    if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+    for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+      reasons[id] = [...(reasons[id] ?? []), reason];
+    }
+  }
+  return reasons;
+}
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+/** The template's resources of `type`, by logical id. */
+export function resourcesOf(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
 }
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };

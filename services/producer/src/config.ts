@@ -10,7 +10,6 @@ import {
   type PipelineSettings,
   regionalEndpoints,
   type ServiceSettings,
-  stringList,
 } from '@records/pipeline-config';
 
 export interface ProducerConfig extends ServiceSettings {
@@ -91,7 +90,17 @@ export interface HandoffConfig {
 const MIN_API_KEY_LENGTH = 24;
 
 function apiKeys(env: Env): string[] {
-  const keys = stringList(env, 'API_KEYS', []);
+  // Not stringList: its duplicate error quotes the whole list, and here every item is a secret.
+  // Set but blank (an empty secret, say) is refused, not read as unset: that would open the API.
+  if (env.API_KEYS === undefined) return [];
+  const keys = env.API_KEYS.split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  if (keys.length === 0) throw new ConfigError('API_KEYS', 'must list at least one key, or be unset');
+  const again = keys.findIndex((key, index) => keys.indexOf(key) !== index);
+  if (again >= 0) {
+    throw new ConfigError('API_KEYS', `key ${again + 1} repeats key ${keys.indexOf(keys[again] as string) + 1}`);
+  }
   const short = keys.findIndex((key) => key.length < MIN_API_KEY_LENGTH || /\s/.test(key));
   if (short >= 0) {
     throw new ConfigError(

@@ -116,6 +116,23 @@ describe('Function: loadProducerConfig', () => {
     expect(short).not.toThrow('tooshort');
   });
 
+  it('refuses a repeated API key by its positions, without quoting any key, and a set but empty list', () => {
+    // Prepare
+    const secret = 'c'.repeat(24);
+
+    // Act
+    const repeated = () => loadProducerConfig({ API_KEYS: `${secret},${'d'.repeat(24)},${secret}` });
+    const empty = () => loadProducerConfig({ API_KEYS: ' , ' });
+    const blank = () => loadProducerConfig({ API_KEYS: '' });
+
+    // Assess
+    expect(repeated).toThrow(
+      expect.objectContaining({ variable: 'API_KEYS', message: 'API_KEYS: key 3 repeats key 1' }),
+    );
+    expect(empty).toThrow('API_KEYS: must list at least one key');
+    expect(blank).toThrow('API_KEYS: must list at least one key');
+  });
+
   it('returns the documented clock settings, and a negative CLOCK_OFFSET_MS as given', () => {
     // Act
     const defaults = loadProducerConfig({});
