@@ -39,6 +39,8 @@ export interface LambdaConfig extends ConsumerConfig {
   readonly lambdaChunkSize: number;
   /** Time left unused at the end of an invocation: what is not done by then is reported for retry. */
   readonly lambdaReserveMs: number;
+  /** How long an invocation waits out KMS or DynamoDB being unavailable before it reports the rest for retry. */
+  readonly lambdaOutageWaitMs: number;
 }
 
 /** The Lambda handler's configuration: the consumer's, in the function's own region (AWS_REGION). */
@@ -47,6 +49,7 @@ export function loadLambdaConfig(env: Env): LambdaConfig {
     ...loadConsumerConfig({ ...env, REGION: env.REGION ?? env.AWS_REGION }),
     lambdaChunkSize: integer(env, 'LAMBDA_CHUNK_SIZE', 25, { min: 1, max: 10_000 }),
     lambdaReserveMs: integer(env, 'LAMBDA_RESERVE_MS', 5_000, { min: 0 }),
+    lambdaOutageWaitMs: integer(env, 'LAMBDA_OUTAGE_WAIT_MS', 60_000, { min: 0, max: 900_000 }),
   });
 }
 

@@ -29,6 +29,7 @@ async function build() {
     logger,
     chunkSize: config.lambdaChunkSize,
     reserveMs: config.lambdaReserveMs,
+    outageWaitMs: config.lambdaOutageWaitMs,
   });
 }
 

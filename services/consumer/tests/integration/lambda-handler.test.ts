@@ -78,11 +78,13 @@ describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lam
       DEAD_LETTER_TABLE_NAME: pipeline.deadLetterTableName,
       KMS_KEY_ALIAS: pipeline.kmsKeyAlias,
       LOG_LEVEL: 'warn',
+      // An outage is waited out this long in each invocation: long enough to retry, short for a test.
+      LAMBDA_OUTAGE_WAIT_MS: '1500',
     };
   }
 
-  async function recordsOnOneShard(count: number) {
-    fixture = await createPipelineFixture({ shardCount: 1 });
+  async function recordsOnOneShard(count: number, options: { cachingProducer?: boolean } = {}) {
+    fixture = await createPipelineFixture({ shardCount: 1, ...options });
     const records = Array.from({ length: count }, (_, index) => ({
       id: `lambda-${randomUUID()}`,
       index,
@@ -153,6 +155,48 @@ describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lam
     expect(retried).toEqual({ batchItemFailures: [] });
     for (const record of records)
       expect(await fixture.storedRecord(region, record.id)).toMatchObject({ id: record.id });
+    expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
+  });
+
+  it('retries through a KMS outage for its wait budget inside the invocation, then reports from the first record not done, skips nothing, and stores every record once KMS is back', async () => {
+    // Prepare: a data key per record, so every record asks KMS; KMS goes away after the first chunk of 25
+    const { fixture, records, puts } = await recordsOnOneShard(40, { cachingProducer: false });
+    const kms = await KmsProxy.start(motoEndpoint());
+    proxies.push(kms);
+    const event = await eventFrom(fixture, region, (puts[0] as PutResult).shardId);
+    const env = environment(fixture, { kms: kms.url, dynamodb: dynamodbEndpoints()[region] as string });
+    kms.refuse({ operation: 'Decrypt' }, { after: 25 });
+
+    // Act
+    const [failed] = await invokeBundle(handlerFile, env, [event]);
+    const during = {
+      stored: await Promise.all(
+        records.map(async (record) => (await fixture.storedRecord(region, record.id)) !== undefined),
+      ),
+      deadLetters: await fixture.count(region, fixture.deadLetterTableName),
+      refused: kms.refusedCount({ operation: 'Decrypt' }),
+    };
+    kms.restore();
+    const firstNotDone = event.Records.findIndex(
+      (record) => record.kinesis.sequenceNumber === failed?.batchItemFailures[0]?.itemIdentifier,
+    );
+    const [retried] = await invokeBundle(handlerFile, env, [{ Records: event.Records.slice(firstNotDone) }]);
+
+    // Assess
+    expect(failed?.batchItemFailures).toEqual([{ itemIdentifier: (puts[25] as PutResult).sequenceNumber }]);
+    expect(firstNotDone).toBe(25);
+    expect(during.stored).toEqual(records.map((_, index) => index < 25));
+    expect(during.deadLetters).toBe(0);
+    // Tried again inside the invocation: more refusals than the one chunk's first try met.
+    expect(during.refused).toBeGreaterThan(16);
+    expect(retried).toEqual({ batchItemFailures: [] });
+    for (const record of records) {
+      expect(await fixture.storedRecord(region, record.id)).toEqual({
+        id: record.id,
+        index: record.index,
+        big: 2n ** 64n,
+      });
+    }
     expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
   });
 
