@@ -34,6 +34,11 @@ export interface InvocationContext {
 // arn:aws:kinesis:<region>:<account>:stream/<name>
 const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/([A-Za-z0-9_.-]+)$/;
 
+/** The stream's name in its ARN; undefined when the ARN is not a Kinesis stream's. */
+export function streamNameOf(eventSourceARN: string): string | undefined {
+  return STREAM_ARN.exec(eventSourceARN)?.[1];
+}
+
 /** A Lambda event record as the Kinesis record the poller would have read. */
 function toKinesisRecord(record: KinesisStreamRecord): _Record {
   return {
@@ -91,7 +96,7 @@ export function createKinesisEventHandler(deps: KinesisEventHandlerDeps) {
     const batchItemFailures: { itemIdentifier: string }[] = [];
     for (const records of groups.values()) {
       const first = records[0] as KinesisStreamRecord;
-      const streamName = STREAM_ARN.exec(first.eventSourceARN)?.[1];
+      const streamName = streamNameOf(first.eventSourceARN);
       if (streamName === undefined) {
         // Not a stream this handler can verify against: retried (and so visible), never written.
         deps.logger.warn({ eventSourceARN: first.eventSourceARN }, 'event source is not a Kinesis stream ARN');

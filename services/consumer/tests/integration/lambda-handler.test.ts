@@ -9,7 +9,7 @@ import { KmsProxy } from '@records/local-stack/testing';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dynamodbEndpoints, kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
-import { bundleLambda, invokeBundle } from '../support/lambda-runtime.js';
+import { bundleLambda, invokeBundle, runBundle } from '../support/lambda-runtime.js';
 import { createPipelineFixture, type PipelineFixture, type PutResult } from '../support/pipeline-fixture.js';
 
 warnIfKmsMissing('the Lambda handler suite');
@@ -225,5 +225,73 @@ describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lam
     expect(item?.n).toEqual({ N: '2' });
     expect(item?._pipeline?.M?.version).toEqual({ S: newer });
     expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
+  });
+
+  it('prints each invocation as one EMF line in the namespace, with service and stream as dimensions and the counts of that invocation', async () => {
+    // Prepare: two new records and one not a message, then an older version of the first
+    fixture = await createPipelineFixture({ shardCount: 1 });
+    const id = `lambda-emf-${randomUUID()}`;
+    const newer = '000001764790000005-000000-a1b2c3d4';
+    const older = '000001764790000001-000000-a1b2c3d4';
+    const first = await fixture.put(region, 0, await fixture.encrypt({ id, _pipeline: { version: newer } }));
+    await fixture.put(region, 0, await fixture.encrypt({ id: `${id}-other` }));
+    await fixture.put(region, 0, new Uint8Array(Buffer.from('not an encrypted message')));
+    await fixture.put(region, 0, await fixture.encrypt({ id, _pipeline: { version: older } }));
+    const event = await eventFrom(fixture, region, first.shardId);
+    const env = {
+      ...environment(fixture, { kms: motoEndpoint(), dynamodb: dynamodbEndpoints()[region] as string }),
+      POWERTOOLS_METRICS_NAMESPACE: 'RecordsPipeline',
+      POWERTOOLS_SERVICE_NAME: 'consumer',
+    };
+    const oldestArrival = event.Records[0]?.kinesis.approximateArrivalTimestamp as number;
+
+    // Act
+    const { answers, stdout } = await runBundle(handlerFile, env, [
+      { Records: event.Records.slice(0, 3) },
+      { Records: event.Records.slice(3) },
+    ]);
+    const ranUntil = Date.now();
+
+    // Assess
+    expect(answers).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    const lines = stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const emf = lines.filter((line) => '_aws' in line);
+    expect(emf).toHaveLength(2);
+    for (const line of emf) {
+      expect(line._aws).toEqual({
+        Timestamp: expect.any(Number),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'RecordsPipeline',
+            Dimensions: [['service', 'stream']],
+            Metrics: [
+              { Name: 'consumer_millis_behind_latest', Unit: 'Milliseconds' },
+              { Name: 'consumer_records_written', Unit: 'Count' },
+              { Name: 'consumer_records_dead_lettered', Unit: 'Count' },
+              { Name: 'consumer_stale_writes_skipped', Unit: 'Count' },
+            ],
+          },
+        ],
+      });
+      expect(line).toMatchObject({ service: 'consumer', stream: fixture.streamName });
+    }
+    const counts = emf.map(
+      ({ consumer_records_written, consumer_records_dead_lettered, consumer_stale_writes_skipped }) => ({
+        consumer_records_written,
+        consumer_records_dead_lettered,
+        consumer_stale_writes_skipped,
+      }),
+    );
+    expect(counts).toEqual([
+      { consumer_records_written: 2, consumer_records_dead_lettered: 1, consumer_stale_writes_skipped: 0 },
+      { consumer_records_written: 0, consumer_records_dead_lettered: 0, consumer_stale_writes_skipped: 1 },
+    ]);
+    const lag = emf[0]?.consumer_millis_behind_latest as number;
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThanOrEqual(ranUntil - oldestArrival * 1000);
+    // The log lines are JSON on stdout too, and quote no record.
+    const logs = lines.filter((line) => !('_aws' in line));
+    expect(logs.some((line) => line.msg === 'record dead-lettered')).toBe(true);
+    expect(stdout.join('\n')).not.toContain(id);
   });
 });
