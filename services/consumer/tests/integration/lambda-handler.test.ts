@@ -9,6 +9,7 @@ import { KmsProxy } from '@records/local-stack/testing';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dynamodbEndpoints, kmsMissing, motoEndpoint, regions, warnIfKmsMissing } from '../support/emulators.js';
+import { eventually } from '../support/eventually.js';
 import { bundleLambda, invokeBundle, runBundle } from '../support/lambda-runtime.js';
 import { createPipelineFixture, type PipelineFixture, type PutResult } from '../support/pipeline-fixture.js';
 
@@ -197,6 +198,35 @@ describe.skipIf(kmsMissing)('Function: handler (the consumer bundled for AWS Lam
         big: 2n ** 64n,
       });
     }
+    expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
+  });
+
+  it('waits out a KMS outage that ends within LAMBDA_OUTAGE_WAIT_MS in the same invocation: nothing reported for retry, every record stored', async () => {
+    // Prepare: KMS refuses every Decrypt from the start
+    const { fixture, records, puts } = await recordsOnOneShard(10, { cachingProducer: false });
+    const kms = await KmsProxy.start(motoEndpoint());
+    proxies.push(kms);
+    const event = await eventFrom(fixture, region, (puts[0] as PutResult).shardId);
+    const env = {
+      ...environment(fixture, { kms: kms.url, dynamodb: dynamodbEndpoints()[region] as string }),
+      LAMBDA_OUTAGE_WAIT_MS: '60000',
+    };
+    kms.refuse({ operation: 'Decrypt' });
+
+    // Act: KMS comes back once the handler has been turned away a few times
+    const invocation = invokeBundle(handlerFile, env, [event]);
+    await eventually('the handler turned away three times', () =>
+      kms.refusedCount({ operation: 'Decrypt' }) >= 3 * 10 ? true : undefined,
+    );
+    const storedDuringOutage = await fixture.count(region, fixture.tableName);
+    kms.restore();
+    const [answer] = await invocation;
+
+    // Assess
+    expect(storedDuringOutage).toBe(0);
+    expect(answer).toEqual({ batchItemFailures: [] });
+    for (const record of records)
+      expect(await fixture.storedRecord(region, record.id)).toMatchObject({ id: record.id });
     expect(await fixture.count(region, fixture.deadLetterTableName)).toBe(0);
   });
 
