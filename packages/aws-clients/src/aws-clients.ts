@@ -3,11 +3,12 @@ import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMS } from '@aws-sdk/client-kms';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, MiddlewareStack } from '@smithy/types';
 import { type AwsRequestObserver, requestObserverMiddleware } from './request-observer.js';
 
-export type AwsService = 'kinesis' | 'dynamodb' | 'kms';
+export type AwsService = 'kinesis' | 'dynamodb' | 'kms' | 'sqs';
 
 /** One endpoint for every region, or one per region (dynalite runs an instance per region). */
 export type EndpointOverride = string | Readonly<Record<string, string>>;
@@ -26,6 +27,8 @@ export type EndpointOverride = string | Readonly<Record<string, string>>;
  *   one call and none can abort it; the cache retries after its back-off window. The SDK keeps a
  *   bounded number of attempts, each with its own request timeout, sized by the service so that one
  *   call ends about when the longest request budget does (the producer's `kmsClientBounds`).
+ * - SQS (`pnpm redrive` reading the Lambda's on-failure queue): the SDK's defaults; a run that
+ *   fails is run again.
  * - Anything not named here (provisioning, start-up) keeps the SDK's defaults.
  */
 export interface AwsServiceSettings {
@@ -85,6 +88,10 @@ export class AwsClients {
   /** The aggregated KMS class: the Encryption SDK's keyrings call `client.generateDataKey(...)`. */
   kms(region: string): KMS {
     return this.#client('kms', region, (config) => new KMS(config));
+  }
+
+  sqs(region: string): SQSClient {
+    return this.#client('sqs', region, (config) => new SQSClient(config));
   }
 
   /** The endpoint a service resolves to in a region, when one was given explicitly. */

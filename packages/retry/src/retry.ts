@@ -7,6 +7,8 @@ export interface RetryOptions {
   /** The wait before the second try; each later wait doubles, with jitter, up to `maxDelayMs`. */
   readonly minDelayMs: number;
   readonly maxDelayMs: number;
+  /** No try starts after this long from the first, and no wait runs past it. Default: no bound. */
+  readonly maxRetryTimeMs?: number;
   /** Ends the waiting and the trying at once; the promise then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
   /** False for a failure that trying again cannot mend: it is thrown at once. Default: every failure is retried. */
@@ -48,6 +50,7 @@ export async function retry<T>(action: (attempt: number) => Promise<T>, options:
         minTimeout: options.minDelayMs,
         maxTimeout: options.maxDelayMs,
         randomize: true,
+        ...(options.maxRetryTimeMs === undefined ? {} : { maxRetryTime: options.maxRetryTimeMs }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           if (retriesLeft > 0 && error instanceof RetryableFailure) options.onRetry?.(error.failure, attemptNumber);

@@ -4,8 +4,10 @@ import type { AwsService, AwsServiceSettings } from '@records/aws-clients';
 import {
   ConfigError,
   deepFreeze,
+  type EmfSettings,
   type Env,
   integer,
+  loadEmfSettings,
   loadPipelineSettings,
   loadServiceSettings,
   oneOf,
@@ -32,6 +34,8 @@ export interface ConsumerConfig extends ServiceSettings {
   readonly workerId: string;
   /** A batch not done within this long counts as stalled (readiness, logs), as an AWS request's bound. */
   readonly batchStallMs: number;
+  /** Metrics printed for CloudWatch (embedded metric format) beside the Prometheus endpoint. */
+  readonly emf: EmfSettings;
 }
 
 export interface LambdaConfig extends ConsumerConfig {
@@ -39,14 +43,19 @@ export interface LambdaConfig extends ConsumerConfig {
   readonly lambdaChunkSize: number;
   /** Time left unused at the end of an invocation: what is not done by then is reported for retry. */
   readonly lambdaReserveMs: number;
+  /** How long an invocation waits out KMS or DynamoDB being unavailable before it reports the rest for retry. */
+  readonly lambdaOutageWaitMs: number;
 }
 
 /** The Lambda handler's configuration: the consumer's, in the function's own region (AWS_REGION). */
 export function loadLambdaConfig(env: Env): LambdaConfig {
   return deepFreeze({
     ...loadConsumerConfig({ ...env, REGION: env.REGION ?? env.AWS_REGION }),
+    // A function has no Prometheus to scrape it: EMF is its only metrics, on unless turned off.
+    emf: loadEmfSettings(env, { defaultOn: true }),
     lambdaChunkSize: integer(env, 'LAMBDA_CHUNK_SIZE', 25, { min: 1, max: 10_000 }),
     lambdaReserveMs: integer(env, 'LAMBDA_RESERVE_MS', 5_000, { min: 0 }),
+    lambdaOutageWaitMs: integer(env, 'LAMBDA_OUTAGE_WAIT_MS', 60_000, { min: 0, max: 900_000 }),
   });
 }
 
@@ -69,6 +78,7 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     decryptConcurrency: integer(env, 'DECRYPT_CONCURRENCY', 16, { min: 1, max: 256 }),
     leaseDurationMs: integer(env, 'LEASE_DURATION_MS', 10_000, { min: 500, max: 300_000 }),
     batchStallMs: integer(env, 'BATCH_STALL_MS', 10_000, { min: 100 }),
+    emf: loadEmfSettings(env),
     workerId: env.WORKER_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     decryptCommitmentPolicy: oneOf(
       env,

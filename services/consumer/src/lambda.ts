@@ -5,15 +5,21 @@
  */
 import { AwsClients } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
-import { createServiceRegistry } from '@records/observability';
+import { createEmfMetrics, createServiceRegistry } from '@records/observability';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { pino } from 'pino';
 import { CONSUMER_AWS_SERVICES, loadLambdaConfig } from './config.js';
+import { createInvocationMetrics } from './invocation-metrics.js';
 import { createKinesisEventHandler, type InvocationContext } from './kinesis-event-handler.js';
 import { createRecordPipeline } from './record-pipeline.js';
 
 const config = loadLambdaConfig(process.env);
-const logger = pino({ level: config.logLevel, base: { service: 'consumer-lambda', region: config.region } });
+// JSON lines on stdout, which Lambda sends to the function's log group, one event a line. Written
+// synchronously: an environment is frozen between invocations, and a line still queued would wait.
+const logger = pino(
+  { level: config.logLevel, base: { service: 'consumer-lambda', region: config.region } },
+  pino.destination({ dest: 1, sync: true }),
+);
 const clients = new AwsClients({ services: CONSUMER_AWS_SERVICES });
 
 async function build() {
@@ -23,13 +29,22 @@ async function build() {
     regions: [config.region],
     kms: (region) => clients.kms(region),
   });
-  const records = createRecordPipeline({ config, clients, keys, registry: createServiceRegistry(), logger });
-  return createKinesisEventHandler({
+  const registry = createServiceRegistry();
+  const records = createRecordPipeline({ config, clients, keys, registry, logger });
+  const publishMetrics = config.emf.enabled
+    ? createInvocationMetrics({
+        registry,
+        metrics: createEmfMetrics({ namespace: config.emf.namespace, service: 'consumer' }),
+      })
+    : undefined;
+  const handle = createKinesisEventHandler({
     processorFor: (streamName) => records.processorFor(streamName),
     logger,
     chunkSize: config.lambdaChunkSize,
     reserveMs: config.lambdaReserveMs,
+    outageWaitMs: config.lambdaOutageWaitMs,
   });
+  return { handle, publishMetrics };
 }
 
 let ready: ReturnType<typeof build> | undefined;
@@ -43,5 +58,13 @@ export async function handler(
     ready = undefined;
     throw error;
   });
-  return (await ready)(event, context);
+  const receivedAt = Date.now();
+  const { handle, publishMetrics } = await ready;
+  try {
+    return await handle(event, context);
+  } finally {
+    await publishMetrics?.(event, receivedAt).catch((error: unknown) =>
+      logger.warn({ err: error }, 'metrics not published in EMF'),
+    );
+  }
 }

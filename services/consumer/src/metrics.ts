@@ -1,4 +1,34 @@
+import type { EmfSeries } from '@records/observability';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/**
+ * The consumer's metrics in CloudWatch (embedded metric format), read from the registry below: the
+ * alarms rely on these names, units and meanings. Counts are what was counted since the last line.
+ */
+export const CONSUMER_EMF_SERIES: readonly EmfSeries[] = Object.freeze([
+  { name: 'consumer_millis_behind_latest', from: 'consumer_millis_behind_latest', unit: 'Milliseconds', read: 'max' },
+  { name: 'consumer_stalled_shards', from: 'consumer_stalled_shards', unit: 'Count', read: 'sum' },
+  { name: 'consumer_records_written', from: 'consumer_records_written_total', unit: 'Count', read: 'delta' },
+  {
+    name: 'consumer_records_dead_lettered',
+    from: 'consumer_records_dead_lettered_total',
+    unit: 'Count',
+    read: 'delta',
+  },
+  { name: 'consumer_stale_writes_skipped', from: 'consumer_stale_writes_skipped_total', unit: 'Count', read: 'delta' },
+  {
+    name: 'consumer_trimmed_leases_read_short',
+    from: 'consumer_trimmed_leases_removed_total',
+    unit: 'Count',
+    read: 'delta',
+    labels: { read_to_end: 'false' },
+  },
+] as const);
+
+/** What one Lambda invocation counts; its lag comes from the event itself. */
+export const LAMBDA_EMF_SERIES: readonly EmfSeries[] = CONSUMER_EMF_SERIES.filter((series) =>
+  ['consumer_records_written', 'consumer_records_dead_lettered', 'consumer_stale_writes_skipped'].includes(series.name),
+);
 
 export interface ConsumerMetrics {
   readonly read: Counter<'region'>;

@@ -3,8 +3,11 @@
  *
  *   pnpm redrive --region eu-west-1 [--reason DECRYPT_FAILED ...] [--since 2026-12-01T00:00:00Z] [--until …]
  *   pnpm redrive --stack .local/stack.json --region eu-west-1 …   (endpoints and names of `pnpm start`)
+ *   pnpm redrive --region eu-west-1 --queue <url> [--delete-gone]   (the Lambda's on-failure queue;
+ *                                                                   or REDRIVE_QUEUE_URL)
  *
- * Configuration is the consumer's (the README's variables); the flags choose what to redrive.
+ * Configuration is the consumer's (the README's variables); the flags choose what to redrive: the
+ * dead-letter table, or, with a queue, the stream ranges Lambda's event source mapping gave up on.
  * Prints a JSON summary; exits 1 when the redrive could not finish (run it again: it is idempotent).
  */
 import { readFile } from 'node:fs/promises';
@@ -17,6 +20,7 @@ import { hasOwnAwsCredentials } from '@records/pipeline-config';
 import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
 import { DeadLetterStore } from './dead-letter-store.js';
+import { redriveOnFailureQueue } from './on-failure-redrive.js';
 import { createRecordPipeline } from './record-pipeline.js';
 import { redriveDeadLetters } from './redrive.js';
 
@@ -27,6 +31,8 @@ const { values } = parseArgs({
     since: { type: 'string' },
     until: { type: 'string' },
     stack: { type: 'string' },
+    queue: { type: 'string' },
+    'delete-gone': { type: 'boolean' },
   },
   strict: true,
 });
@@ -66,10 +72,20 @@ async function fromStack(path: string) {
         return endpoint === undefined ? [] : [[region, endpoint]];
       }),
     );
-  const endpoints: Record<string, EndpointOverride> = { dynamodb: each((e) => e.dynamodb), kms: each((e) => e.kms) };
+  const endpoints: Record<string, EndpointOverride> = {
+    kinesis: each((e) => e.kinesis),
+    dynamodb: each((e) => e.dynamodb),
+    kms: each((e) => e.kms),
+  };
   return { env, endpoints };
 }
 
+const queueUrl = values.queue ?? (process.env.REDRIVE_QUEUE_URL?.trim() || undefined);
+if (queueUrl !== undefined && [values.reason, values.since, values.until].some((value) => value !== undefined)) {
+  throw new Error('--reason, --since and --until choose dead letters; they do not apply with --queue');
+}
+if (queueUrl === undefined && values['delete-gone'] === true)
+  throw new Error('--delete-gone applies only with --queue');
 const stack = values.stack === undefined ? undefined : await fromStack(resolve(values.stack));
 const config = loadConsumerConfig({
   ...stack?.env,
@@ -97,18 +113,30 @@ try {
     kms: (region) => clients.kms(region),
   });
   const records = createRecordPipeline({ config, clients, keys, registry, logger });
-  const summary = await redriveDeadLetters(
-    {
-      store: new DeadLetterStore(clients.dynamodb(config.region), config.pipeline.deadLetterTableName),
-      processorFor: (streamName) => records.processorFor(streamName),
-      logger,
-    },
-    {
-      ...(values.reason === undefined ? {} : { reasons: values.reason }),
-      ...(values.since === undefined ? {} : { since: time('since', values.since) }),
-      ...(values.until === undefined ? {} : { until: time('until', values.until) }),
-    },
-  );
+  const processorFor = (streamName: string) => records.processorFor(streamName);
+  const summary =
+    queueUrl === undefined
+      ? await redriveDeadLetters(
+          {
+            store: new DeadLetterStore(clients.dynamodb(config.region), config.pipeline.deadLetterTableName),
+            processorFor,
+            logger,
+          },
+          {
+            ...(values.reason === undefined ? {} : { reasons: values.reason }),
+            ...(values.since === undefined ? {} : { since: time('since', values.since) }),
+            ...(values.until === undefined ? {} : { until: time('until', values.until) }),
+          },
+        )
+      : await redriveOnFailureQueue({
+          sqs: clients.sqs(config.region),
+          queueUrl,
+          kinesis: clients.kinesis(config.region),
+          region: config.region,
+          processorFor,
+          logger,
+          deleteGone: values['delete-gone'] === true,
+        });
   records.close();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 } catch (error) {

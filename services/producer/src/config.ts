@@ -2,8 +2,10 @@ import {
   boolean,
   ConfigError,
   deepFreeze,
+  type EmfSettings,
   type Env,
   integer,
+  loadEmfSettings,
   loadPipelineSettings,
   loadServiceSettings,
   oneOf,
@@ -63,6 +65,8 @@ export interface ProducerConfig extends ServiceSettings {
   readonly clockCheckIntervalMs: number;
   /** CLOCK_OFFSET_MS: shifts this process's clock, for tests and drills only. */
   readonly clockOffsetMs: number;
+  /** Metrics printed for CloudWatch (embedded metric format) beside the Prometheus endpoint. */
+  readonly emf: EmfSettings;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: {
     readonly lingerMs: number;
@@ -142,6 +146,7 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     ...service,
     maxRecordBytes: integer(env, 'MAX_RECORD_BYTES', 256 * 1024, { min: 16, max: 256 * 1024 }),
     metricsPort: integer(env, 'METRICS_PORT', 9464, { min: 0, max: 65535 }),
+    emf: loadEmfSettings(env),
     requestBudgetMs: budgetMs,
     maxInFlightRecords: integer(env, 'MAX_IN_FLIGHT_RECORDS', 1_000, { min: 1, max: 100_000 }),
     maxInFlightBytes: integer(env, 'MAX_IN_FLIGHT_BYTES', 64 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),

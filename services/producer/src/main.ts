@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { AwsClients, createAwsRequestMetrics, withStartupRetries } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
-import { buildStatusApp, createServiceRegistry } from '@records/observability';
+import { buildStatusApp, createEmfMetrics, createEmfPublisher, createServiceRegistry } from '@records/observability';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { createApiKeyCheck } from './api-keys.js';
 import { buildApp } from './app.js';
 import { loadProducerConfig } from './config.js';
+import { PRODUCER_EMF_SERIES } from './metrics.js';
 import { createProducer, producerAwsServiceSettings } from './producer.js';
 
 const config = loadProducerConfig(process.env);
@@ -71,6 +72,17 @@ const metricsServer = await buildStatusApp({
   metrics:
     config.metricsRequireApiKey && config.apiKeys.length > 0 ? { authorize: createApiKeyCheck(config.apiKeys) } : {},
 });
+// In ECS, the same metrics reach CloudWatch as EMF lines on stdout (through the awslogs driver).
+const emf = config.emf.enabled
+  ? createEmfPublisher({
+      registry,
+      series: PRODUCER_EMF_SERIES,
+      metrics: createEmfMetrics({ namespace: config.emf.namespace, service: 'producer' }),
+      dimensions: { stream: pipeline.streamName },
+      intervalMs: config.emf.intervalMs,
+      logger,
+    })
+  : undefined;
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
   ready = false;
@@ -78,6 +90,7 @@ closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }
   else logger.info({ signal }, 'stopping');
   await app.close();
   await producer.close();
+  await emf?.stop();
   clients.destroy();
   await metricsServer.close();
 });
@@ -86,6 +99,7 @@ await metricsServer.listen({ host: config.host, port: config.metricsPort });
 const metricsAddress = metricsServer.server.address() as AddressInfo;
 await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
 ready = true;
+emf?.start();
 logger.info(
   { regions: pipeline.regions, stream: pipeline.streamName, wrapping: keys.kind, metricsPort: metricsAddress.port },
   'producer ready',

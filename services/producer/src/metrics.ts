@@ -1,4 +1,15 @@
+import type { EmfSeries } from '@records/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** The producer's metrics in CloudWatch (embedded metric format): the alarms rely on this name. */
+export const PRODUCER_EMF_SERIES: readonly EmfSeries[] = Object.freeze([
+  {
+    name: 'producer_handoff_oldest_pending_age_seconds',
+    from: 'producer_handoff_oldest_pending_age_seconds',
+    unit: 'Seconds',
+    read: 'max',
+  },
+] as const);
 
 export interface ProducerMetrics {
   readonly records: Counter<'outcome'>;

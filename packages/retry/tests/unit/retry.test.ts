@@ -120,4 +120,28 @@ describe('Function: retry', () => {
     expect((outcome as Error).message).toBe('stopping');
     expect(calls).toBe(1);
   });
+
+  it('throws the last failure once maxRetryTimeMs has passed, its last wait cut to what was left', async () => {
+    // Prepare: waits of 4 s at least, 10 s allowed in all, on a clock the test moves
+    vi.useFakeTimers();
+    const triedAt: number[] = [];
+    let outcome: unknown;
+    retry(
+      async () => {
+        triedAt.push(Date.now());
+        throw new Error('down');
+      },
+      { minDelayMs: 4_000, maxDelayMs: 4_000, attempts: Number.POSITIVE_INFINITY, maxRetryTimeMs: 10_000 },
+    ).catch((error: unknown) => {
+      outcome = error;
+    });
+    const start = Date.now();
+
+    // Act
+    await vi.advanceTimersByTimeAsync(60_000);
+
+    // Assess: tries at 0, 4 s, 8 s and (the last wait cut to 2 s) 10 s, then the failure
+    expect(triedAt.map((at) => at - start)).toEqual([0, 4_000, 8_000, 10_000]);
+    expect((outcome as Error).message).toBe('down');
+  });
 });

@@ -35,21 +35,36 @@ export async function invokeBundle(
   env: Readonly<Record<string, string>>,
   events: readonly KinesisStreamEvent[],
 ): Promise<KinesisStreamBatchResponse[]> {
+  return (await runBundle(handlerFile, env, events)).answers;
+}
+
+/** As `invokeBundle`, with what the handler printed on stdout (what Lambda sends to CloudWatch Logs), by line. */
+export async function runBundle(
+  handlerFile: string,
+  env: Readonly<Record<string, string>>,
+  events: readonly KinesisStreamEvent[],
+): Promise<{ answers: KinesisStreamBatchResponse[]; stdout: string[] }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', RUNTIME], {
     env: { PATH: process.env.PATH, ...env, HANDLER_URL: pathToFileURL(handlerFile).href },
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   });
   let answers = '';
   let stderr = '';
+  let stdout = '';
   child.stdio[3]?.on('data', (chunk) => {
     answers += chunk;
   });
-  child.stdout.resume();
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
   child.stdin.end(JSON.stringify(events));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) throw new Error(`the handler process exited ${code}: ${stderr.slice(-2000)}`);
-  return JSON.parse(answers) as KinesisStreamBatchResponse[];
+  return {
+    answers: JSON.parse(answers) as KinesisStreamBatchResponse[],
+    stdout: stdout.split('\n').filter((line) => line !== ''),
+  };
 }
