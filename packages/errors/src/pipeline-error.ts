@@ -12,3 +12,12 @@ export class PipelineError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Whether `error` is an Error named one of `names`: how the AWS SDK's service exceptions are told
+ * apart (`ConditionalCheckFailedException`, `ResourceNotFoundException`, ...) without importing
+ * each client's exception classes.
+ */
+export function hasErrorName(error: unknown, ...names: readonly string[]): error is Error {
+  return error instanceof Error && names.includes(error.name);
+}

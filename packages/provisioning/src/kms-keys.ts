@@ -1,7 +1,8 @@
 import type { KMS } from '@aws-sdk/client-kms';
+import { hasErrorName } from '@records/errors';
 
 function isNotFound(error: unknown): boolean {
-  return error instanceof Error && error.name === 'NotFoundException';
+  return hasErrorName(error, 'NotFoundException');
 }
 
 /** Returns the ARN of the key behind `alias`, creating the key and the alias when absent. */
@@ -23,7 +24,7 @@ export async function ensureKmsKey(kms: KMS, alias: string): Promise<string> {
     return KeyMetadata.Arn;
   } catch (error) {
     // Another provisioner won the race: use its key and retire ours.
-    if (!(error instanceof Error && error.name === 'AlreadyExistsException')) throw error;
+    if (!hasErrorName(error, 'AlreadyExistsException')) throw error;
     await kms.scheduleKeyDeletion({ KeyId: KeyMetadata.KeyId, PendingWindowInDays: 7 });
     const existing = await kms.describeKey({ KeyId: alias });
     if (existing.KeyMetadata?.Arn === undefined) throw error;

@@ -4,6 +4,7 @@ import {
   type KinesisClient,
   waitUntilStreamExists,
 } from '@aws-sdk/client-kinesis';
+import { hasErrorName } from '@records/errors';
 
 /** Creates the stream when absent and waits until it is ACTIVE. */
 export async function ensureStream(kinesis: KinesisClient, streamName: string, shardCount: number): Promise<void> {
@@ -13,11 +14,11 @@ export async function ensureStream(kinesis: KinesisClient, streamName: string, s
     );
     if (StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
   } catch (error) {
-    if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;
+    if (!hasErrorName(error, 'ResourceNotFoundException')) throw error;
     try {
       await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
     } catch (createError) {
-      if (!(createError instanceof Error && createError.name === 'ResourceInUseException')) throw createError;
+      if (!hasErrorName(createError, 'ResourceInUseException')) throw createError;
     }
   }
   await waitUntilStreamExists(

@@ -4,6 +4,7 @@ import {
   type DynamoDBClient,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { hasErrorName } from '@records/errors';
 
 /** A table's key: string attributes, a partition key and optionally a sort key. */
 export interface TableKey {
@@ -28,7 +29,7 @@ export async function ensureTable(
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     if (Table?.TableStatus === 'ACTIVE') return;
   } catch (error) {
-    if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;
+    if (!hasErrorName(error, 'ResourceNotFoundException')) throw error;
     try {
       await dynamodb.send(
         new CreateTableCommand({
@@ -39,7 +40,7 @@ export async function ensureTable(
         }),
       );
     } catch (createError) {
-      if (!(createError instanceof Error && createError.name === 'ResourceInUseException')) throw createError;
+      if (!hasErrorName(createError, 'ResourceInUseException')) throw createError;
     }
   }
   await waitUntilTableExists(

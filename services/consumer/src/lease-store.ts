@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { hasErrorName } from '@records/errors';
 import { LeaseLostError } from './errors.js';
 
 /** Where a shard's reading resumes: from its oldest record, after a sequence number, or nowhere (read to its end). */
@@ -72,7 +73,7 @@ function stored(checkpoint: Checkpoint): string {
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+  return hasErrorName(error, 'ConditionalCheckFailedException');
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { isTransientAwsError } from '@records/aws-clients';
+import { hasErrorName } from '@records/errors';
 import { retry } from '@records/retry';
 import { TransientProcessingError } from './errors.js';
 
@@ -188,7 +189,7 @@ export class TableWriter {
         },
       );
     } catch (error) {
-      if (error instanceof Error && error.name === 'ValidationException') {
+      if (hasErrorName(error, 'ValidationException')) {
         return this.#writeOneByOne(pending.map((request) => request.PutRequest?.Item as Item));
       }
       if (error instanceof UnprocessedItemsError) throw new TransientProcessingError(error.message);
@@ -203,7 +204,7 @@ export class TableWriter {
       try {
         await this.#options.dynamodb.send(new PutItemCommand({ TableName: this.#options.tableName, Item: item }));
       } catch (error) {
-        if (!(error instanceof Error && error.name === 'ValidationException')) {
+        if (!hasErrorName(error, 'ValidationException')) {
           throw new TransientProcessingError(`writing to ${this.#options.tableName} failed`, { cause: error });
         }
         // After its first colon, DynamoDB's message can quote the item's values: only the part before is kept.

@@ -1,50 +1,162 @@
-import createError, { type FastifyErrorConstructor } from '@fastify/error';
 import { PipelineError } from '@records/errors';
 
-/** Base of every error the producer answers with; each is also a PipelineError with a stable `code`. */
-export class ProducerError extends PipelineError {}
-
-// Instances inherit from ProducerError (so from PipelineError); @fastify/error types its base as a plain Error.
-const declare = (code: string, message: string, status: number) =>
-  createError(code, message, status, ProducerError as unknown as ErrorConstructor);
+interface ProducerErrorOptions {
+  readonly cause?: unknown;
+  /** A 503's hint: how long the client should wait before it retries (Retry-After, rounded up to seconds). */
+  readonly retryAfterMs?: number;
+}
 
 /**
- * Every error the producer answers with, declared once: its stable code, its message and its HTTP
- * status. The README's table lists the same codes. Messages of 4xx errors are the client's to read;
- * 5xx messages hide internals.
+ * Base of every error the producer answers with: a PipelineError with a stable `code`, the HTTP
+ * status it is answered with and, for a 503, how long to wait before retrying. The README's table
+ * lists the codes. Messages of 4xx errors are the client's to read; 5xx messages hide internals.
+ */
+export class ProducerError extends PipelineError {
+  readonly statusCode: number;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: string, statusCode: number, message: string, options: ProducerErrorOptions = {}) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.statusCode = statusCode;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A declared error whose message says what exactly is wrong, given where it is raised. */
+function explained<const C extends string>(code: C, statusCode: number) {
+  return class extends ProducerError {
+    static readonly code = code;
+    static readonly statusCode = statusCode;
+    static readonly message: string | undefined = undefined;
+
+    constructor(message: string, options?: ProducerErrorOptions) {
+      super(code, statusCode, message, options);
+    }
+  };
+}
+
+/** A declared error that always says the same. */
+function fixed<const C extends string>(code: C, statusCode: number, message: string) {
+  return class extends ProducerError {
+    static readonly code = code;
+    static readonly statusCode = statusCode;
+    static readonly message: string | undefined = message;
+
+    constructor(options?: ProducerErrorOptions) {
+      super(code, statusCode, message, options);
+    }
+  };
+}
+
+/**
+ * The record could not be put to every region's stream. Nothing was acknowledged, so the client
+ * retries with the same `id`; regions that already took it will be written again, idempotently.
+ */
+export class StreamUnavailableError extends ProducerError {
+  static readonly code = 'STREAM_UNAVAILABLE';
+  static readonly statusCode = 503;
+  static readonly message: string | undefined = undefined;
+  readonly id: string;
+  readonly failedRegions: readonly string[];
+  /** The regions whose stream holds the record already; the retry writes it there again, idempotently. */
+  readonly acceptedRegions: readonly string[];
+
+  constructor(
+    id: string,
+    failedRegions: readonly string[],
+    options: { cause?: unknown; acceptedRegions?: readonly string[] } = {},
+  ) {
+    super('STREAM_UNAVAILABLE', 503, `the stream in ${failedRegions.join(', ')} did not take the record`, options);
+    this.id = id;
+    this.failedRegions = failedRegions;
+    this.acceptedRegions = options.acceptedRegions ?? [];
+  }
+}
+
+/**
+ * A region's stream has more queued for the record's shard than it takes within the put budget
+ * (each shard takes 1,000 records and 1 MiB a second): turned away at once, before any region is
+ * sent the record, rather than answered STREAM_UNAVAILABLE after the budget.
+ */
+export class StreamBacklogError extends ProducerError {
+  constructor(retryAfterMs: number) {
+    super('OVERLOADED', 503, OVERLOADED_MESSAGE, { retryAfterMs });
+  }
+}
+
+/**
+ * A region's stream did not take the record and its hand-off backlog is at its bound
+ * (HANDOFF_MAX_RECORDS, HANDOFF_MAX_BYTES): turned away rather than kept without limit.
+ */
+export class HandoffBacklogFullError extends ProducerError {
+  readonly region: string;
+
+  constructor(region: string) {
+    super('OVERLOADED', 503, OVERLOADED_MESSAGE, { retryAfterMs: 5_000 });
+    this.region = region;
+  }
+}
+
+const OVERLOADED_MESSAGE = 'the producer has as much work in hand as it takes; retry later';
+
+/** No route for the request's method and URL. */
+class NotFoundError extends ProducerError {
+  static readonly code = 'NOT_FOUND';
+  static readonly statusCode = 404;
+  static readonly message: string | undefined = undefined;
+
+  constructor(method: string, url: string) {
+    super('NOT_FOUND', 404, `no route for ${method} ${url}`);
+  }
+}
+
+/** A batch with more records than it may hold. */
+class BatchTooLargeError extends ProducerError {
+  static readonly code = 'BATCH_TOO_LARGE';
+  static readonly statusCode = 413;
+  static readonly message: string | undefined = undefined;
+
+  constructor(maxRecords: number) {
+    super('BATCH_TOO_LARGE', 413, `a batch holds at most ${maxRecords} records`);
+  }
+}
+
+/**
+ * Every error the producer answers with, declared once: its stable code, its HTTP status and, where
+ * it always says the same, its message. The README's table lists the same codes.
  */
 export const ProducerErrors = {
-  BAD_REQUEST: declare('BAD_REQUEST', '%s', 400),
-  INVALID_JSON: declare('INVALID_JSON', '%s', 400),
-  INVALID_ENCODING: declare('INVALID_ENCODING', '%s', 400),
-  RECORD_NOT_OBJECT: declare('RECORD_NOT_OBJECT', '%s', 400),
-  INVALID_RECORD_ID: declare('INVALID_RECORD_ID', '%s', 400),
-  RESERVED_ATTRIBUTE: declare('RESERVED_ATTRIBUTE', '%s', 400),
-  RECORD_NOT_STORABLE: declare('RECORD_NOT_STORABLE', '%s', 400),
-  UNAUTHORIZED: declare('UNAUTHORIZED', 'a valid API key is needed: Authorization: Bearer <key>', 401),
-  NOT_FOUND: declare('NOT_FOUND', 'no route for %s %s', 404),
-  REQUEST_TIMEOUT: declare('REQUEST_TIMEOUT', 'the request was not received in time', 408),
-  PAYLOAD_TOO_LARGE: declare('PAYLOAD_TOO_LARGE', 'the body is larger than a record may be', 413),
-  BATCH_TOO_LARGE: declare('BATCH_TOO_LARGE', 'a batch holds at most %d records', 413),
-  UNSUPPORTED_MEDIA_TYPE: declare('UNSUPPORTED_MEDIA_TYPE', '%s', 415),
-  HEADERS_TOO_LARGE: declare('HEADERS_TOO_LARGE', 'the request headers are too large', 431),
-  KMS_UNAVAILABLE: declare('KMS_UNAVAILABLE', 'the key service is unavailable; retry later', 503),
-  KMS_TIMEOUT: declare('KMS_TIMEOUT', 'the key service did not answer within the request budget; retry later', 503),
-  COMMIT_WAIT_TIMEOUT: declare(
+  BAD_REQUEST: explained('BAD_REQUEST', 400),
+  INVALID_JSON: explained('INVALID_JSON', 400),
+  INVALID_ENCODING: explained('INVALID_ENCODING', 400),
+  RECORD_NOT_OBJECT: explained('RECORD_NOT_OBJECT', 400),
+  INVALID_RECORD_ID: explained('INVALID_RECORD_ID', 400),
+  RESERVED_ATTRIBUTE: explained('RESERVED_ATTRIBUTE', 400),
+  RECORD_NOT_STORABLE: explained('RECORD_NOT_STORABLE', 400),
+  UNAUTHORIZED: fixed('UNAUTHORIZED', 401, 'a valid API key is needed: Authorization: Bearer <key>'),
+  NOT_FOUND: NotFoundError,
+  REQUEST_TIMEOUT: fixed('REQUEST_TIMEOUT', 408, 'the request was not received in time'),
+  PAYLOAD_TOO_LARGE: fixed('PAYLOAD_TOO_LARGE', 413, 'the body is larger than a record may be'),
+  BATCH_TOO_LARGE: BatchTooLargeError,
+  UNSUPPORTED_MEDIA_TYPE: explained('UNSUPPORTED_MEDIA_TYPE', 415),
+  HEADERS_TOO_LARGE: fixed('HEADERS_TOO_LARGE', 431, 'the request headers are too large'),
+  KMS_UNAVAILABLE: fixed('KMS_UNAVAILABLE', 503, 'the key service is unavailable; retry later'),
+  KMS_TIMEOUT: fixed('KMS_TIMEOUT', 503, 'the key service did not answer within the request budget; retry later'),
+  COMMIT_WAIT_TIMEOUT: fixed(
     'COMMIT_WAIT_TIMEOUT',
+    503,
     'the request budget ran out while the answer waited out the clock-skew bound; retry with the same id',
-    503,
   ),
-  STREAM_UNAVAILABLE: declare('STREAM_UNAVAILABLE', 'the stream in %s did not take the record', 503),
-  OVERLOADED: declare('OVERLOADED', 'the producer has as much work in hand as it takes; retry later', 503),
-  NOT_READY: declare('NOT_READY', '%s', 503),
-  CLOCK_SKEWED: declare(
+  STREAM_UNAVAILABLE: StreamUnavailableError,
+  OVERLOADED: fixed('OVERLOADED', 503, OVERLOADED_MESSAGE),
+  NOT_READY: explained('NOT_READY', 503),
+  CLOCK_SKEWED: fixed(
     'CLOCK_SKEWED',
-    "this producer's clock is further from the streams' than MAX_CLOCK_SKEW_MS allows; retry later or elsewhere",
     503,
+    "this producer's clock is further from the streams' than MAX_CLOCK_SKEW_MS allows; retry later or elsewhere",
   ),
-  INTERNAL_ERROR: declare('INTERNAL_ERROR', 'internal error', 500),
-} as const satisfies Record<string, FastifyErrorConstructor>;
+  INTERNAL_ERROR: fixed('INTERNAL_ERROR', 500, 'internal error'),
+} as const;
 
 export type ProducerErrorCode = keyof typeof ProducerErrors;
 
@@ -59,64 +171,11 @@ export const InvalidRecordIdError = ProducerErrors.INVALID_RECORD_ID;
 export const UnsupportedMediaTypeError = ProducerErrors.UNSUPPORTED_MEDIA_TYPE;
 
 /**
- * The record could not be put to every region's stream. Nothing was acknowledged, so the client
- * retries with the same `id`; regions that already took it will be written again, idempotently.
- */
-export class StreamUnavailableError extends ProducerErrors.STREAM_UNAVAILABLE {
-  readonly id: string;
-  readonly failedRegions: readonly string[];
-  /** The regions whose stream holds the record already; the retry writes it there again, idempotently. */
-  readonly acceptedRegions: readonly string[];
-
-  constructor(
-    id: string,
-    failedRegions: readonly string[],
-    options: { cause?: unknown; acceptedRegions?: readonly string[] } = {},
-  ) {
-    super(failedRegions.join(', '), ...(options.cause === undefined ? [] : [{ cause: options.cause }]));
-    this.id = id;
-    this.failedRegions = failedRegions;
-    this.acceptedRegions = options.acceptedRegions ?? [];
-  }
-}
-
-/**
- * A region's stream has more queued for the record's shard than it takes within the put budget
- * (each shard takes 1,000 records and 1 MiB a second): turned away at once, before any region is
- * sent the record, rather than answered STREAM_UNAVAILABLE after the budget.
- */
-export class StreamBacklogError extends ProducerErrors.OVERLOADED {
-  readonly retryAfterMs: number;
-
-  constructor(retryAfterMs: number) {
-    super();
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/**
- * A region's stream did not take the record and its hand-off backlog is at its bound
- * (HANDOFF_MAX_RECORDS, HANDOFF_MAX_BYTES): turned away rather than kept without limit.
- */
-export class HandoffBacklogFullError extends ProducerErrors.OVERLOADED {
-  readonly retryAfterMs = 5_000;
-  readonly region: string;
-
-  constructor(region: string) {
-    super();
-    this.region = region;
-  }
-}
-
-/**
  * The producer's clock is proven too far from its streams' for its versions to order writes (see
  * ClockSkewMonitor): it takes no record until a later check finds it within the bound again.
  */
 export class ClockSkewedError extends ProducerErrors.CLOCK_SKEWED {
-  readonly retryAfterMs: number;
-
   constructor(retryAfterMs: number) {
-    super();
-    this.retryAfterMs = retryAfterMs;
+    super({ retryAfterMs });
   }
 }

@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { hasErrorName } from '@records/errors';
 
 /** A record that one region's stream has not taken yet, kept until it is delivered there. */
 export interface HandoffEntry {
@@ -167,7 +168,7 @@ export class HandoffStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (hasErrorName(error, 'ConditionalCheckFailedException')) return false;
       throw error;
     }
   }
@@ -189,7 +190,7 @@ export class HandoffStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (hasErrorName(error, 'ConditionalCheckFailedException')) return false;
       throw error;
     }
   }
@@ -207,7 +208,7 @@ export class HandoffStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (hasErrorName(error, 'ConditionalCheckFailedException')) return false;
       throw error;
     }
   }

@@ -1,14 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { KmsUnavailableError } from '@records/data-key-cache';
+import { KmsUnavailableError } from '@records/data-key-cache';
 import { PipelineError } from '@records/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   isProducerErrorCode,
+  ProducerError,
   type ProducerErrorCode,
   ProducerErrors,
-  type StreamBacklogError,
   StreamUnavailableError,
 } from '../errors.js';
 
@@ -24,20 +24,23 @@ const FASTIFY_CODES: Readonly<Record<string, ProducerErrorCode>> = {
   FST_ERR_MAX_PARAM_LENGTH: 'BAD_REQUEST',
 };
 
-type Declared = InstanceType<(typeof ProducerErrors)[ProducerErrorCode]>;
-
-// The declared errors whose message is the one they are given (`%s`); the others say their own.
-const TAKES_MESSAGE = new Set(
-  (Object.keys(ProducerErrors) as ProducerErrorCode[]).filter((code) => new ProducerErrors[code]().message === '%s'),
-);
-
-function translate(code: ProducerErrorCode, error: Error): Declared {
-  const args = TAKES_MESSAGE.has(code) ? [error.message] : [];
-  return new ProducerErrors[code](...args, { cause: error }) as Declared;
+/**
+ * A package's error, or Fastify's, under one of the producer's codes: the code's own message where
+ * it always says the same, else the error's; a wait the package asked for (the cache's back-off)
+ * is kept for Retry-After.
+ */
+function translate(code: ProducerErrorCode, error: Error): ProducerError {
+  const declaredError = ProducerErrors[code];
+  return new ProducerError(code, declaredError.statusCode, declaredError.message ?? error.message, {
+    cause: error,
+    ...(error instanceof KmsUnavailableError ? { retryAfterMs: error.retryAfterMs } : {}),
+  });
 }
 
+const BACK_PRESSURE: ReadonlySet<string> = new Set(['OVERLOADED', 'NOT_READY']);
+
 /** A route schema's refusal, under the code the same refusal gets in code (`prepareRecord`). */
-function fromValidation(error: FastifyError): Declared {
+function fromValidation(error: FastifyError): ProducerError {
   const first = error.validation?.[0];
   if (error.validationContext === 'body' && first !== undefined) {
     if (first.instancePath === '' && first.keyword === 'type') {
@@ -54,9 +57,9 @@ function fromValidation(error: FastifyError): Declared {
 }
 
 /** The error as one the producer declares: its own, a package's under a declared code, or Fastify's. */
-export function declared(error: FastifyError): Declared {
+export function declared(error: FastifyError): ProducerError {
   if (error.validation !== undefined) return fromValidation(error);
-  if (isProducerErrorCode(error.code) && error instanceof ProducerErrors[error.code]) return error as Declared;
+  if (error instanceof ProducerError) return error;
   // A package's error (record-item's validation, the cache's KMS_UNAVAILABLE) under a code declared here.
   if (error instanceof PipelineError && isProducerErrorCode(error.code)) return translate(error.code, error);
   const mapped = FASTIFY_CODES[error.code];
@@ -70,12 +73,9 @@ export function declared(error: FastifyError): Declared {
   return new ProducerErrors.INTERNAL_ERROR({ cause: error });
 }
 
-/** Seconds a client should wait before retrying a 503: the key cache's back-off, or the shard's backlog. */
-function retryAfterSeconds(error: unknown): number {
-  // By the field, not instanceof: @fastify/error's classes answer instanceof for their whole family.
-  const retryAfterMs = (error as Partial<KmsUnavailableError | StreamBacklogError>).retryAfterMs;
-  if (typeof retryAfterMs === 'number') return Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return 1;
+/** Seconds a client should wait before retrying a 503: what the error asks (the cache's back-off, a shard's backlog), at least one. */
+function retryAfterSeconds(error: ProducerError): number {
+  return error.retryAfterMs === undefined ? 1 : Math.max(1, Math.ceil(error.retryAfterMs / 1000));
 }
 
 /** The `error` member of every error body: its stable code, its message, and what a retry needs. */
@@ -95,7 +95,7 @@ export interface ErrorDetails {
  */
 export function errorAnswer(error: unknown): { status: number; error: ErrorDetails; retryAfterSeconds?: number } {
   const answer = declared(error as FastifyError);
-  const status = answer.statusCode ?? 500;
+  const status = answer.statusCode;
   const details =
     error instanceof StreamUnavailableError
       ? { id: error.id, regions: error.failedRegions, accepted: error.acceptedRegions }
@@ -103,14 +103,17 @@ export function errorAnswer(error: unknown): { status: number; error: ErrorDetai
   return {
     status,
     error: { code: answer.code, message: answer.message, ...details },
-    ...(status === 503 ? { retryAfterSeconds: retryAfterSeconds(error) } : {}),
+    ...(status === 503 ? { retryAfterSeconds: retryAfterSeconds(answer) } : {}),
   };
 }
 
 /** Answers `error` as `{ error: { code, message, ... } }` with its declared status; 5xx bodies hide internals. */
 export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, error: body, retryAfterSeconds: retryAfter } = errorAnswer(error);
-  if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
+  // Back-pressure and shutdown are the producer working as designed: a warning, without a stack
+  // (a burst would otherwise write a stack trace per request turned away).
+  if (BACK_PRESSURE.has(body.code)) request.log.warn({ code: body.code }, 'request turned away');
+  else if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
   else request.log.info({ code: body.code }, 'request refused');
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.status(status).send({ error: body });

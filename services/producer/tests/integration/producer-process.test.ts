@@ -114,7 +114,7 @@ function malformed(next: () => number, index: number): Probe {
 
 /** The documented status of each code, from the declarations the README's table lists. */
 const STATUS_OF = Object.fromEntries(
-  Object.entries(ProducerErrors).map(([code, declared]) => [code, new declared().statusCode]),
+  Object.entries(ProducerErrors).map(([code, declared]) => [code, declared.statusCode]),
 );
 
 async function metric(metricsUrl: string, name: string): Promise<number> {
