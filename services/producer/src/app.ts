@@ -10,7 +10,7 @@ import observability from './plugins/observability.js';
 import openapi from './plugins/openapi.js';
 import type { RecordIngestor } from './record-ingestor.js';
 import recordsRoute from './routes/records.js';
-import recordsBatchRoute, { ndjsonLines } from './routes/records-batch.js';
+import recordsBatchRoute, { BATCH_LIMITS, ndjsonLines } from './routes/records-batch.js';
 import { sharedSchemas } from './schemas/shared.js';
 
 export interface AppDeps {
@@ -29,8 +29,6 @@ export interface AppDeps {
   readonly requestTimeoutMs?: number;
   /** When given, every route but /healthz and /readyz needs one of them as a Bearer token. */
   readonly apiKeys?: readonly string[];
-  /** `POST /records/batch`: records and bytes in one batch, at most (defaults 500 and 5 MiB). */
-  readonly batch?: { readonly maxRecords: number; readonly maxBytes: number };
 }
 
 /** Builds the producer's HTTP app from what it is given; it opens no port. */
@@ -102,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       routes: {
         '/records': { maxBytes: deps.bodyLimit },
         '/records/batch': {
-          maxBytes: deps.batch?.maxBytes ?? 5 * 1024 * 1024,
+          maxBytes: BATCH_LIMITS.maxBytes,
           records: (body) => (Buffer.isBuffer(body) ? ndjsonLines(body).length : 1),
         },
       },
@@ -113,8 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(recordsBatchRoute, {
     ingest: deps.ingest,
     metrics: deps.metrics,
-    maxRecords: deps.batch?.maxRecords ?? 500,
-    maxBytes: deps.batch?.maxBytes ?? 5 * 1024 * 1024,
+    ...BATCH_LIMITS,
     maxRecordBytes: deps.bodyLimit,
   });
   return app;

@@ -115,10 +115,12 @@ function apiKeys(env: Env): string[] {
   return keys;
 }
 
+/** REQUEST_BUDGET_MS when unset; also the budget of a producer core built without one. */
+export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 const BUDGET_BOUNDS = { min: 100, max: 60_000 };
 
 function requestBudgetMs(env: Env): number {
-  const legacy = integer(env, 'PUT_TIMEOUT_MS', 10_000, BUDGET_BOUNDS);
+  const legacy = integer(env, 'PUT_TIMEOUT_MS', DEFAULT_REQUEST_BUDGET_MS, BUDGET_BOUNDS);
   if (env.REQUEST_BUDGET_MS?.trim() && env.PUT_TIMEOUT_MS?.trim()) {
     throw new ConfigError('PUT_TIMEOUT_MS', 'is the old name of REQUEST_BUDGET_MS: set only REQUEST_BUDGET_MS');
   }

@@ -9,6 +9,7 @@ import { multiRegionKeyring, RecordEncryptor, type ResolvedWrappingKeys } from '
 import type { PipelineSettings } from '@records/pipeline-config';
 import type { Registry } from 'prom-client';
 import type { HandoffConfig } from './config.js';
+import { DEFAULT_REQUEST_BUDGET_MS } from './config.js';
 import type { DeadlineClock } from './deadline.js';
 import { HandoffBacklog } from './handoff/handoff-backlog.js';
 import { HandoffRepairer } from './handoff/handoff-repairer.js';
@@ -25,7 +26,6 @@ import { HybridClock } from './versions/hybrid-clock.js';
 type LogFn = (details: object, message: string) => void;
 
 /** REQUEST_BUDGET_MS when unset. */
-export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 
 /**
  * How the producer's AWS clients are bounded, from the request budget (see the comment on

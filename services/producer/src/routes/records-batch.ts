@@ -16,6 +16,9 @@ export interface RecordsBatchRouteOptions {
   readonly maxRecordBytes: number;
 }
 
+/** What one `POST /records/batch` may carry, as the README and the OpenAPI document say: PutRecords' own limits. */
+export const BATCH_LIMITS = Object.freeze({ maxRecords: 500, maxBytes: 5 * 1024 * 1024 });
+
 type Outcome = ({ readonly status: 201 } & IngestResult) | { readonly status: number; readonly error: ErrorDetails };
 
 const NEWLINE = 0x0a;
