@@ -31,6 +31,7 @@ const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
     settings: pipeline.wrappingKeys,
     regions: pipeline.regions,
     kms: (region) => clients.kms(region),
+    logger,
   }),
 );
 const producer = createProducer({
