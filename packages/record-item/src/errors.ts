@@ -9,10 +9,17 @@ export type RecordItemCode =
   | 'RESERVED_ATTRIBUTE'
   | 'RECORD_NOT_STORABLE';
 
-/** The bytes are not a JSON text: not UTF-8, or not JSON. */
+/**
+ * The bytes are not a JSON text: not UTF-8, or not JSON. Neither the message nor `problem` quotes
+ * the bytes: they may be a decrypted record.
+ */
 export class RecordFormatError extends PipelineError {
-  constructor(code: RecordFormatCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+  /** What is wrong and where, without the text: "a key is given twice with different values, at character 7". */
+  readonly problem: string | undefined;
+
+  constructor(code: RecordFormatCode, message: string, options?: { cause?: unknown; problem?: string }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.problem = options?.problem;
   }
 }
 
