@@ -1,21 +1,21 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { KMS } from '@aws-sdk/client-kms';
+import type { KeyAliasRefreshSettings } from '@records/pipeline-config';
 import { KeyAliasUnavailableError } from './errors.js';
 
 type LogFn = (details: Record<string, unknown>, message: string) => void;
 
-/** How often an alias is resolved again, and how long the keys it pointed to before stay accepted. */
-export interface AliasRefreshSettings {
-  /** KEY_ALIAS_REFRESH_MS: a key is resolved again when it is used this long after the last look. */
-  readonly refreshMs: number;
-  /** KEY_ALIAS_KEEP_PREVIOUS_MS: a key the alias left still unwraps data keys this long after the move was seen. */
-  readonly keepPreviousMs: number;
-}
-
-export interface WrappingKeyAliasOptions extends AliasRefreshSettings {
+export interface WrappingKeyAliasOptions extends Omit<KeyAliasRefreshSettings, 'retiringAlias'> {
   readonly alias: string;
   /** Each region's key ARN as resolved at start-up. */
   readonly initialArns: Readonly<Record<string, string>>;
+  /**
+   * A second alias an operator points at the key they move `alias` away from: its key is accepted
+   * for decryption for as long as it names one, by every process, however recently started.
+   */
+  readonly retiringAlias?: string;
+  /** The retiring alias's key in each region at start-up, where it names one. */
+  readonly initialRetiringArns?: Readonly<Record<string, string | undefined>>;
   readonly kms: (region: string) => KMS;
   /** Previous keys kept per region besides the current one; the oldest goes first. Default 16. */
   readonly maxPreviousKeys?: number;
@@ -31,6 +31,21 @@ interface RegionKeys {
   current: string;
   /** Key ARN to the time the alias was first seen pointing elsewhere. */
   readonly previous: Map<string, number>;
+  retiring: string | undefined;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'NotFoundException';
+}
+
+/** The key `alias` names in `region`, or undefined when there is no such alias. */
+export async function describeOptionalAlias(kms: KMS, alias: string): Promise<string | undefined> {
+  try {
+    return (await kms.describeKey({ KeyId: alias })).KeyMetadata?.Arn;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 const DEFAULT_MAX_PREVIOUS_KEYS = 16;
@@ -41,7 +56,10 @@ const DEFAULT_MIN_REFRESH_GAP_MS = 1_000;
  * history of an alias, so what this process saw is all it knows: a key becomes "previous" when a
  * look finds the alias pointing elsewhere, and stays accepted for decryption `keepPreviousMs` after.
  *
- * Two kinds of look, each one DescribeKey per region: a background one when a key is used
+ * With a retiring alias, the key it names is accepted too, for as long as it names it: that is what
+ * a process started after the move knows of the key before.
+ *
+ * Two kinds of look, each one DescribeKey per region and alias: a background one when a key is used
  * `refreshMs` after the last look (no timer to stop; an idle process makes no calls), and one asked
  * for by a data key under a key this set does not know, which waits for it. Those are single-flight
  * and at least `minRefreshGapMs` apart, so a stream of foreign records costs one call per gap.
@@ -61,7 +79,7 @@ export class WrappingKeyAlias {
     this.#sleep = options.sleep ?? ((ms) => sleepFor(ms, undefined, { ref: false }));
     this.#lastLookAt = this.#now();
     for (const [region, arn] of Object.entries(options.initialArns)) {
-      this.#regions.set(region, { current: arn, previous: new Map() });
+      this.#regions.set(region, { current: arn, previous: new Map(), retiring: options.initialRetiringArns?.[region] });
     }
   }
 
@@ -74,13 +92,18 @@ export class WrappingKeyAlias {
     return this.#regions.get(region)?.current;
   }
 
-  /** Keys whose data keys are unwrapped in `region`: the current one, then those still in the window, newest first. */
+  /**
+   * Keys whose data keys are unwrapped in `region`: the current one, then those still in the
+   * window, newest first, then the retiring alias's.
+   */
   accepted(region: string): readonly string[] {
     const keys = this.#regions.get(region);
     if (keys === undefined) return [];
     const oldest = this.#now() - this.#options.keepPreviousMs;
     for (const [arn, leftAt] of keys.previous) if (leftAt < oldest) keys.previous.delete(arn);
-    return [keys.current, ...[...keys.previous.keys()].reverse()];
+    const accepted = [keys.current, ...[...keys.previous.keys()].reverse()];
+    if (keys.retiring !== undefined && !accepted.includes(keys.retiring)) accepted.push(keys.retiring);
+    return accepted;
   }
 
   /** Starts a background look when the last one is `refreshMs` old; its failure is only logged. */
@@ -115,9 +138,15 @@ export class WrappingKeyAlias {
       try {
         if (waitMs > 0) await this.#sleep(waitMs);
         const found = await Promise.all(
-          [...this.#regions.keys()].map(async (region) => [region, await this.#resolve(region)] as const),
+          [...this.#regions.keys()].map(
+            async (region) => [region, await this.#resolve(region), await this.#resolveRetiring(region)] as const,
+          ),
         );
-        for (const [region, arn] of found) this.#point(region, arn);
+        for (const [region, arn, retiring] of found) {
+          this.#point(region, arn);
+          const keys = this.#regions.get(region);
+          if (keys !== undefined && retiring !== 'unknown') keys.retiring = retiring;
+        }
       } finally {
         this.#lastLookAt = this.#now();
         this.#flight = undefined;
@@ -136,6 +165,21 @@ export class WrappingKeyAlias {
       throw new KeyAliasUnavailableError(`KMS key ${this.#options.alias} in ${region} could not be resolved`, {
         cause: error,
       });
+    }
+  }
+
+  /** 'unknown' when KMS did not say: the key last seen stays accepted. */
+  async #resolveRetiring(region: string): Promise<string | undefined | 'unknown'> {
+    const { retiringAlias } = this.#options;
+    if (retiringAlias === undefined) return undefined;
+    try {
+      return await describeOptionalAlias(this.#options.kms(region), retiringAlias);
+    } catch (error) {
+      this.#options.logger?.warn(
+        { alias: retiringAlias, region, err: error },
+        'the retiring key alias could not be resolved',
+      );
+      return 'unknown';
     }
   }
 

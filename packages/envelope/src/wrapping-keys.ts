@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { KMS } from '@aws-sdk/client-kms';
 import type { WrappingKeySettings } from '@records/pipeline-config';
 import { WrappingKeyNotFoundError, WrappingKeyUnsafeError } from './errors.js';
-import { WrappingKeyAlias, type WrappingKeyAliasOptions } from './wrapping-key-alias.js';
+import { describeOptionalAlias, WrappingKeyAlias, type WrappingKeyAliasOptions } from './wrapping-key-alias.js';
 
 /**
  * Wrapping keys with every alias resolved, ready to build keyrings from. With `alias`, the keyrings
@@ -17,6 +17,8 @@ export interface ResolveWrappingKeysOptions {
   readonly settings: WrappingKeySettings;
   readonly regions: readonly string[];
   readonly kms: (region: string) => KMS;
+  /** Keys that only wrap (the producer's): the retiring alias is not followed. */
+  readonly encryptOnly?: boolean;
   /** Where the alias's moves and failed looks are said. */
   readonly logger?: WrappingKeyAliasOptions['logger'];
 }
@@ -50,11 +52,30 @@ export async function resolveWrappingKeys(options: ResolveWrappingKeysOptions): 
   );
   const keyArns = Object.fromEntries(entries);
   if (settings.aliasRefresh === undefined) return { kind: 'kms', keyArns };
+  const retiringAlias = options.encryptOnly ? undefined : settings.aliasRefresh.retiringAlias;
+  const retiring = await Promise.all(
+    regions.map(async (region) => {
+      try {
+        if (retiringAlias === undefined) return [region, undefined] as const;
+        return [region, await describeOptionalAlias(options.kms(region), retiringAlias)] as const;
+      } catch (error) {
+        // Not a reason to stay down: records under the alias's own key flow without it.
+        options.logger?.warn(
+          { alias: retiringAlias, region, err: error },
+          'the retiring key alias could not be resolved',
+        );
+        return [region, undefined] as const;
+      }
+    }),
+  );
   const alias = new WrappingKeyAlias({
     alias: settings.alias,
     initialArns: keyArns,
+    initialRetiringArns: Object.fromEntries(retiring),
     kms: options.kms,
-    ...settings.aliasRefresh,
+    refreshMs: settings.aliasRefresh.refreshMs,
+    keepPreviousMs: settings.aliasRefresh.keepPreviousMs,
+    ...(retiringAlias === undefined ? {} : { retiringAlias }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   return { kind: 'kms', keyArns, alias };

@@ -11,6 +11,8 @@ export interface KeyAliasRefreshSettings {
   readonly refreshMs: number;
   /** KEY_ALIAS_KEEP_PREVIOUS_MS: a key the alias left still unwraps data keys this long after the move is seen. */
   readonly keepPreviousMs: number;
+  /** KMS_RETIRING_KEY_ALIAS: the key this alias names, if any, is accepted for decryption too. */
+  readonly retiringAlias: string;
 }
 
 /**
@@ -103,7 +105,15 @@ function wrappingKeys(env: Env, regions: readonly string[]): WrappingKeySettings
   if (!alias.startsWith('alias/')) throw new ConfigError('KMS_KEY_ALIAS', `must start with "alias/", got "${alias}"`);
   const arns = keyArns(env, regions);
   if (arns !== undefined) return { kind, alias, keyArns: arns };
+  const retiringAlias = stringWithDefault(env, 'KMS_RETIRING_KEY_ALIAS', `${alias}-retiring`);
+  if (!retiringAlias.startsWith('alias/') || retiringAlias === alias) {
+    throw new ConfigError(
+      'KMS_RETIRING_KEY_ALIAS',
+      `must start with "alias/" and differ from KMS_KEY_ALIAS, got "${retiringAlias}"`,
+    );
+  }
   const aliasRefresh = {
+    retiringAlias,
     refreshMs: integer(env, 'KEY_ALIAS_REFRESH_MS', 5 * 60_000, { min: 1_000, max: 60 * 60_000 }),
     keepPreviousMs: integer(env, 'KEY_ALIAS_KEEP_PREVIOUS_MS', 24 * 60 * 60_000, {
       min: 0,

@@ -72,7 +72,11 @@ describe.skipIf(kmsMissing)('Class: WrappingKeyAlias, the alias moved to a new k
     const alias = await createAlias();
     const before = await encryptUnder(alias);
     const consumerKeys = await resolveWrappingKeys({
-      settings: { kind: 'kms', alias, aliasRefresh: { refreshMs: HOUR_MS, keepPreviousMs: HOUR_MS } },
+      settings: {
+        kind: 'kms',
+        alias,
+        aliasRefresh: { refreshMs: HOUR_MS, keepPreviousMs: HOUR_MS, retiringAlias: `${alias}-retiring` },
+      },
       regions: [region],
       kms,
     });
@@ -85,10 +89,11 @@ describe.skipIf(kmsMissing)('Class: WrappingKeyAlias, the alias moved to a new k
     const decryptedAfter = await decryptor.decrypt(after, STREAM);
     const decryptedBefore = await decryptor.decrypt(before, STREAM);
 
-    // Assess: one look at the alias, then each record's own key
+    // Assess: one look at the alias (and the retiring alias, which names no key), then each record's own key
     expect(Buffer.from(decryptedAfter.plaintext).toString()).toBe('{"id":"r"}');
     expect(Buffer.from(decryptedBefore.plaintext).toString()).toBe('{"id":"r"}');
     expect(events.map(({ operation, region: called }) => `${operation}@${called}`)).toEqual([
+      `DescribeKey@${region}`,
       `DescribeKey@${region}`,
       `Decrypt@${region}`,
       `Decrypt@${region}`,
@@ -126,6 +131,36 @@ describe.skipIf(kmsMissing)('Class: WrappingKeyAlias, the alias moved to a new k
     expect(Buffer.from(inWindow.plaintext).toString()).toBe('{"id":"r"}');
     await expect(afterWindow).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
     expect(tracked.accepted(region)).toEqual([tracked.current(region)]);
+  });
+
+  it('decrypts records under the key before in a consumer started after the move, while the retiring alias names that key', async () => {
+    // Prepare: the operator's procedure: the retiring alias on the current key, then the alias moved
+    const alias = await createAlias();
+    const retiringAlias = `${alias}-retiring`;
+    const before = await encryptUnder(alias);
+    await Promise.all(
+      regions.map(async (each) => {
+        const { KeyMetadata } = await kms(each).describeKey({ KeyId: alias });
+        await kms(each).createAlias({ AliasName: retiringAlias, TargetKeyId: KeyMetadata?.KeyId as string });
+      }),
+    );
+    await moveAlias(alias);
+    const started = await resolveWrappingKeys({
+      settings: { kind: 'kms', alias, aliasRefresh: { refreshMs: 1_000, keepPreviousMs: HOUR_MS, retiringAlias } },
+      regions: [region],
+      kms,
+    });
+    const decryptor = decryptorOver(started);
+
+    // Act
+    const decrypted = await decryptor.decrypt(before, STREAM);
+    await kms(region).deleteAlias({ AliasName: retiringAlias });
+    await (started.kind === 'kms' ? started.alias?.refreshNow() : undefined);
+    const afterDeleted = decryptor.decrypt(before, STREAM);
+
+    // Assess: once the retiring alias is gone, a look drops its key
+    expect(Buffer.from(decrypted.plaintext).toString()).toBe('{"id":"r"}');
+    await expect(afterDeleted).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
   });
 
   it('throws KEY_ALIAS_UNAVAILABLE, not DECRYPT_FAILED, when KMS cannot say where the moved alias points', async () => {

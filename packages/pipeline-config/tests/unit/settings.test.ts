@@ -21,7 +21,7 @@ describe('Function: loadPipelineSettings', () => {
       wrappingKeys: {
         kind: 'kms',
         alias: 'alias/records',
-        aliasRefresh: { refreshMs: 300_000, keepPreviousMs: 86_400_000 },
+        aliasRefresh: { refreshMs: 300_000, keepPreviousMs: 86_400_000, retiringAlias: 'alias/records-retiring' },
       },
       cache: {
         capacity: 100,
@@ -104,6 +104,8 @@ describe('Function: loadPipelineSettings', () => {
     [{ KEY_ALIAS_REFRESH_MS: '999' }, 'KEY_ALIAS_REFRESH_MS'],
     [{ KEY_ALIAS_REFRESH_MS: '3600001' }, 'KEY_ALIAS_REFRESH_MS'],
     [{ KEY_ALIAS_KEEP_PREVIOUS_MS: '-1' }, 'KEY_ALIAS_KEEP_PREVIOUS_MS'],
+    [{ KMS_RETIRING_KEY_ALIAS: 'records-old' }, 'KMS_RETIRING_KEY_ALIAS'],
+    [{ KMS_RETIRING_KEY_ALIAS: 'alias/records' }, 'KMS_RETIRING_KEY_ALIAS'],
     [{ ALGORITHM_SUITE: 'AES' }, 'ALGORITHM_SUITE'],
     [{ ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384' }, 'ALGORITHM_SUITE'],
     [{ MAX_ENCRYPTED_DATA_KEYS: '0' }, 'MAX_ENCRYPTED_DATA_KEYS'],
