@@ -139,7 +139,8 @@ export class WrappingKeyAlias {
         if (waitMs > 0) await this.#sleep(waitMs);
         const found = await Promise.all(
           [...this.#regions.keys()].map(
-            async (region) => [region, await this.#resolve(region), await this.#resolveRetiring(region)] as const,
+            async (region) =>
+              [region, ...(await Promise.all([this.#resolve(region), this.#resolveRetiring(region)]))] as const,
           ),
         );
         for (const [region, arn, retiring] of found) {
