@@ -23,9 +23,15 @@ export class RecordFormatError extends PipelineError {
   }
 }
 
-/** The JSON value cannot become a table item as it is. The message names the path, never a value. */
+/**
+ * The JSON value cannot become a table item as it is. The message names the path, never a value;
+ * `problem`, where set, is the message without the path, whose attribute names are the record's own.
+ */
 export class RecordItemError extends PipelineError {
-  constructor(code: RecordItemCode, message: string) {
+  readonly problem: string | undefined;
+
+  constructor(code: RecordItemCode, message: string, options?: { problem?: string }) {
     super(code, message);
+    this.problem = options?.problem;
   }
 }

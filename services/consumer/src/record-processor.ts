@@ -104,7 +104,11 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       return { item, record };
     } catch (error) {
       if (error instanceof RecordFormatError) return letter('INVALID_PAYLOAD', formatMessage(error));
-      if (error instanceof RecordItemError) return letter(ITEM_REASONS[error.code] ?? 'INVALID_PAYLOAD', error.message);
+      if (error instanceof RecordItemError) {
+        // The path is made of the record's own attribute names: only what is wrong is said.
+        const message = error.problem === undefined ? error.message : `${error.code}: ${error.problem}`;
+        return letter(ITEM_REASONS[error.code] ?? 'INVALID_PAYLOAD', message);
+      }
       if (error instanceof PipelineError) return letter('INVALID_PAYLOAD', error.message);
       return letter('INVALID_PAYLOAD', 'the decrypted record cannot be stored as an item');
     }
