@@ -45,3 +45,13 @@ export class ContextMismatchError extends EnvelopeError {
     );
   }
 }
+
+/**
+ * A data key is wrapped under a key this process does not know, and KMS could not say where the
+ * alias points now: the record is not known to be bad, so it waits for KMS.
+ */
+export class KeyAliasUnavailableError extends EnvelopeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_ALIAS_UNAVAILABLE', message, options);
+  }
+}

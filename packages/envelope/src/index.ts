@@ -1,4 +1,6 @@
+export * from './alias-keyring.js';
 export * from './errors.js';
 export * from './keyrings.js';
 export * from './record-cipher.js';
+export * from './wrapping-key-alias.js';
 export * from './wrapping-keys.js';

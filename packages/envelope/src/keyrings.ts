@@ -6,6 +6,7 @@ import {
   RawAesWrappingSuiteIdentifier,
 } from '@aws-crypto/client-node';
 import type { KMS } from '@aws-sdk/client-kms';
+import { AliasKeyringNode } from './alias-keyring.js';
 import { WrappingKeyNotFoundError } from './errors.js';
 import type { ResolvedWrappingKeys } from './wrapping-keys.js';
 
@@ -30,9 +31,15 @@ function rawAesKeyring(keys: Readonly<Record<string, Uint8Array>>, region: strin
   });
 }
 
+function present(arn: string | undefined, region: string): string {
+  if (arn === undefined) throw new WrappingKeyNotFoundError(`no wrapping key for region ${region}`);
+  return arn;
+}
+
 /**
  * The producer's keyring: the first region's key generates each data key, and every other region's
- * key wraps it too, so any one region can decrypt on its own.
+ * key wraps it too, so any one region can decrypt on its own. Under a followed alias, data keys
+ * fetched after a move are wrapped under the keys it names then.
  */
 export function multiRegionKeyring(
   keys: ResolvedWrappingKeys,
@@ -41,6 +48,16 @@ export function multiRegionKeyring(
 ): KeyringNode {
   const [generatorRegion, ...otherRegions] = regions;
   if (generatorRegion === undefined) throw new WrappingKeyNotFoundError('no region is configured');
+  if (keys.kind === 'kms' && keys.alias !== undefined) {
+    return new AliasKeyringNode({
+      alias: keys.alias,
+      keyIds: (alias) => ({
+        generatorKeyId: present(alias.current(generatorRegion), generatorRegion),
+        keyIds: otherRegions.map((region) => present(alias.current(region), region)),
+      }),
+      clientProvider: kms,
+    });
+  }
   if (keys.kind === 'kms') {
     return new KmsKeyringNode({
       generatorKeyId: keyFor(keys.keyArns, generatorRegion),
@@ -54,14 +71,24 @@ export function multiRegionKeyring(
   });
 }
 
-/** A consumer's keyring: it can unwrap only with its own region's key, and calls only that region's KMS. */
+/**
+ * A consumer's keyring: it can unwrap only with its own region's key, and calls only that region's
+ * KMS. Under a followed alias, that is every key the alias named there within its window.
+ */
 export function regionKeyring(keys: ResolvedWrappingKeys, region: string, kms: KmsClientProvider): KeyringNode {
   if (keys.kind === 'raw-aes') return rawAesKeyring(keys.keys, region);
-  return new KmsKeyringNode({
-    keyIds: [keyFor(keys.keyArns, region)],
-    clientProvider: (keyRegion: string) => {
-      if (keyRegion !== region) throw new WrappingKeyNotFoundError(`refusing a KMS call in ${keyRegion}`);
-      return kms(keyRegion);
-    },
-  });
+  const clientProvider = (keyRegion: string) => {
+    if (keyRegion !== region) throw new WrappingKeyNotFoundError(`refusing a KMS call in ${keyRegion}`);
+    return kms(keyRegion);
+  };
+  if (keys.alias !== undefined) {
+    present(keys.alias.current(region), region);
+    return new AliasKeyringNode({
+      alias: keys.alias,
+      keyIds: (alias) => ({ keyIds: alias.accepted(region) }),
+      clientProvider,
+      unwrapRegion: region,
+    });
+  }
+  return new KmsKeyringNode({ keyIds: [keyFor(keys.keyArns, region)], clientProvider });
 }

@@ -3,21 +3,30 @@ import { join } from 'node:path';
 import type { KMS } from '@aws-sdk/client-kms';
 import type { WrappingKeySettings } from '@records/pipeline-config';
 import { WrappingKeyNotFoundError, WrappingKeyUnsafeError } from './errors.js';
+import { describeOptionalAlias, WrappingKeyAlias, type WrappingKeyAliasOptions } from './wrapping-key-alias.js';
 
-/** Wrapping keys with every alias resolved, ready to build keyrings from. */
+/**
+ * Wrapping keys with every alias resolved, ready to build keyrings from. With `alias`, the keyrings
+ * follow it when it moves; `keyArns` are the keys it named at start-up.
+ */
 export type ResolvedWrappingKeys =
-  | { readonly kind: 'kms'; readonly keyArns: Readonly<Record<string, string>> }
+  | { readonly kind: 'kms'; readonly keyArns: Readonly<Record<string, string>>; readonly alias?: WrappingKeyAlias }
   | { readonly kind: 'raw-aes'; readonly keys: Readonly<Record<string, Uint8Array>> };
 
 export interface ResolveWrappingKeysOptions {
   readonly settings: WrappingKeySettings;
   readonly regions: readonly string[];
   readonly kms: (region: string) => KMS;
+  /** Keys that only wrap (the producer's): the retiring alias is not followed. */
+  readonly encryptOnly?: boolean;
+  /** Where the alias's moves and failed looks are said. */
+  readonly logger?: WrappingKeyAliasOptions['logger'];
 }
 
 /**
- * Resolves each region's key once at start-up. An alias resolves to the key ARN because the SDK
- * matches encrypted data keys by key ARN on decrypt.
+ * Resolves each region's key at start-up. An alias resolves to the key ARN because the SDK
+ * matches encrypted data keys by key ARN on decrypt; with `aliasRefresh` it is followed after
+ * (WrappingKeyAlias), and keys given by ARN stay as they are.
  */
 export async function resolveWrappingKeys(options: ResolveWrappingKeysOptions): Promise<ResolvedWrappingKeys> {
   const { settings, regions } = options;
@@ -41,7 +50,35 @@ export async function resolveWrappingKeys(options: ResolveWrappingKeysOptions): 
       }
     }),
   );
-  return { kind: 'kms', keyArns: Object.fromEntries(entries) };
+  const keyArns = Object.fromEntries(entries);
+  if (settings.aliasRefresh === undefined) return { kind: 'kms', keyArns };
+  const retiringAlias = options.encryptOnly ? undefined : settings.aliasRefresh.retiringAlias;
+  const retiring = await Promise.all(
+    regions.map(async (region) => {
+      try {
+        if (retiringAlias === undefined) return [region, undefined] as const;
+        return [region, await describeOptionalAlias(options.kms(region), retiringAlias)] as const;
+      } catch (error) {
+        // Not a reason to stay down: records under the alias's own key flow without it.
+        options.logger?.warn(
+          { alias: retiringAlias, region, err: error },
+          'the retiring key alias could not be resolved',
+        );
+        return [region, undefined] as const;
+      }
+    }),
+  );
+  const alias = new WrappingKeyAlias({
+    alias: settings.alias,
+    initialArns: keyArns,
+    initialRetiringArns: Object.fromEntries(retiring),
+    kms: options.kms,
+    refreshMs: settings.aliasRefresh.refreshMs,
+    keepPreviousMs: settings.aliasRefresh.keepPreviousMs,
+    ...(retiringAlias === undefined ? {} : { retiringAlias }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return { kind: 'kms', keyArns, alias };
 }
 
 /** `<directory>/<region>.key` holds a base64 256-bit AES key. */

@@ -5,9 +5,27 @@ import { ConfigError } from './errors.js';
 export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'] as const;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 
-/** How data keys are wrapped: under KMS keys, or under local AES keys when no KMS is reachable. */
+/** How often a key alias is resolved again, and how long the keys it named before stay accepted. */
+export interface KeyAliasRefreshSettings {
+  /** KEY_ALIAS_REFRESH_MS: a key used this long after the alias was last resolved resolves it again. */
+  readonly refreshMs: number;
+  /** KEY_ALIAS_KEEP_PREVIOUS_MS: a key the alias left still unwraps data keys this long after the move is seen. */
+  readonly keepPreviousMs: number;
+  /** KMS_RETIRING_KEY_ALIAS: the key this alias names, if any, is accepted for decryption too. */
+  readonly retiringAlias: string;
+}
+
+/**
+ * How data keys are wrapped: under KMS keys, or under local AES keys when no KMS is reachable. An
+ * alias (no `keyArns`) is followed when it moves, as `aliasRefresh` says; `keyArns` pin the keys.
+ */
 export type WrappingKeySettings =
-  | { readonly kind: 'kms'; readonly alias: string; readonly keyArns?: Readonly<Record<string, string>> }
+  | {
+      readonly kind: 'kms';
+      readonly alias: string;
+      readonly keyArns?: Readonly<Record<string, string>>;
+      readonly aliasRefresh?: KeyAliasRefreshSettings;
+    }
   | { readonly kind: 'raw-aes'; readonly keyDirectory: string };
 
 /** The data key cache's bounds, as configured; each service maps them onto the cache's own options. */
@@ -86,7 +104,23 @@ function wrappingKeys(env: Env, regions: readonly string[]): WrappingKeySettings
   const alias = stringWithDefault(env, 'KMS_KEY_ALIAS', 'alias/records');
   if (!alias.startsWith('alias/')) throw new ConfigError('KMS_KEY_ALIAS', `must start with "alias/", got "${alias}"`);
   const arns = keyArns(env, regions);
-  return arns === undefined ? { kind, alias } : { kind, alias, keyArns: arns };
+  if (arns !== undefined) return { kind, alias, keyArns: arns };
+  const retiringAlias = stringWithDefault(env, 'KMS_RETIRING_KEY_ALIAS', `${alias}-retiring`);
+  if (!retiringAlias.startsWith('alias/') || retiringAlias === alias) {
+    throw new ConfigError(
+      'KMS_RETIRING_KEY_ALIAS',
+      `must start with "alias/" and differ from KMS_KEY_ALIAS, got "${retiringAlias}"`,
+    );
+  }
+  const aliasRefresh = {
+    retiringAlias,
+    refreshMs: integer(env, 'KEY_ALIAS_REFRESH_MS', 5 * 60_000, { min: 1_000, max: 60 * 60_000 }),
+    keepPreviousMs: integer(env, 'KEY_ALIAS_KEEP_PREVIOUS_MS', 24 * 60 * 60_000, {
+      min: 0,
+      max: 365 * 24 * 60 * 60_000,
+    }),
+  };
+  return { kind, alias, aliasRefresh };
 }
 
 // An attribute name DynamoDB accepts at the top level of an item, other than the table's key.

@@ -27,7 +27,7 @@ const MAX_PARTITION_KEY_BYTES = 2048;
 export const MAX_ITEM_BYTES = 400 * 1024;
 
 function notStorable(path: string, why: string): RecordItemError {
-  return new RecordItemError('RECORD_NOT_STORABLE', `${path} ${why}`);
+  return new RecordItemError('RECORD_NOT_STORABLE', `${path} ${why}`, { problem: `a value in the record ${why}` });
 }
 
 /** A DynamoDB number, checked the way DynamoDB checks it, and sent as the very digits received. */

@@ -22,9 +22,19 @@ export function parseRecordJson(bytes: Uint8Array): JsonValue {
   try {
     return parse(text) as JsonValue;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new RecordFormatError('INVALID_JSON', `the body is not valid JSON: ${reason}`, { cause: error });
+    // The parser's message quotes the text (a character, a key, a number): only where and what kind is kept.
+    const problem = syntaxProblem(error instanceof Error ? error.message : '', text.length);
+    throw new RecordFormatError('INVALID_JSON', `the body is not valid JSON: ${problem}`, { problem });
   }
+}
+
+function syntaxProblem(parserMessage: string, length: number): string {
+  const position = /at position (\d+)/.exec(parserMessage)?.[1];
+  const where = position === undefined ? '' : ` at character ${position}`;
+  if (parserMessage.startsWith('Duplicate key')) return `a key is given twice with different values${where}`;
+  if (parserMessage.includes('reached end of input') || Number(position) >= length)
+    return `the text ends too early${where}`;
+  return `unexpected text${where}`;
 }
 
 /**

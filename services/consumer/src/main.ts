@@ -21,6 +21,7 @@ const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>
     settings: pipeline.wrappingKeys,
     regions: [region],
     kms: (keyRegion) => clients.kms(keyRegion),
+    logger,
   }),
 );
 const consumer = createConsumer({ config, clients, keys, registry, logger });

@@ -7,6 +7,7 @@ import {
   type Item,
   type JsonValue,
   parseRecordJson,
+  RecordFormatError,
   RecordItemError,
   recordToItem,
   takeRecordVersion,
@@ -43,6 +44,12 @@ const ITEM_REASONS: Readonly<Record<string, string>> = {
   RESERVED_ATTRIBUTE: 'RESERVED_ATTRIBUTE',
   RECORD_NOT_STORABLE: 'ITEM_REJECTED',
 };
+
+/** Said of the decrypted record, with the parser's own words (which quote the text) left out. */
+function formatMessage(error: RecordFormatError): string {
+  if (error.code === 'INVALID_ENCODING') return 'INVALID_ENCODING: the decrypted record is not valid UTF-8';
+  return `INVALID_JSON: the decrypted record is not valid JSON: ${error.problem ?? 'unexpected text'}`;
+}
 
 function parsePlaintext(plaintext: Uint8Array): JsonValue {
   try {
@@ -96,7 +103,12 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       };
       return { item, record };
     } catch (error) {
-      if (error instanceof RecordItemError) return letter(ITEM_REASONS[error.code] ?? 'INVALID_PAYLOAD', error.message);
+      if (error instanceof RecordFormatError) return letter('INVALID_PAYLOAD', formatMessage(error));
+      if (error instanceof RecordItemError) {
+        // The path is made of the record's own attribute names: only what is wrong is said.
+        const message = error.problem === undefined ? error.message : `${error.code}: ${error.problem}`;
+        return letter(ITEM_REASONS[error.code] ?? 'INVALID_PAYLOAD', message);
+      }
       if (error instanceof PipelineError) return letter('INVALID_PAYLOAD', error.message);
       return letter('INVALID_PAYLOAD', 'the decrypted record cannot be stored as an item');
     }

@@ -6,7 +6,7 @@ import {
 } from '@aws-crypto/client-node';
 import type { KMS } from '@aws-sdk/client-kms';
 import { KmsUnavailableError } from '@records/data-key-cache';
-import { DecryptFailedError, type KmsClientProvider } from '@records/envelope';
+import { DecryptFailedError, KeyAliasUnavailableError, type KmsClientProvider } from '@records/envelope';
 
 /**
  * KMS answers to Decrypt that are about the encrypted data key the message carries, and so the
@@ -40,6 +40,8 @@ export interface UnwrapClassifier {
  *   something the keyring refused. The record's fault: DecryptFailedError, which the cache passes on
  *   without a back-off window and the processor dead-letters.
  * - Every failed call is in RECORD_FAULT_KMS_ERRORS: the record's fault too.
+ * - The data key is under a key the alias was not known to name, and KMS could not say where the
+ *   alias points now (KeyAliasUnavailableError): the pipeline's, as any KMS outage.
  * - Otherwise: a KmsUnavailableError, and the batch is retried.
  */
 export function createUnwrapClassifier(kms: KmsClientProvider): UnwrapClassifier {
@@ -75,7 +77,10 @@ export function createUnwrapClassifier(kms: KmsClientProvider): UnwrapClassifier
           try {
             return await failures.run(seen, () => backing.decryptMaterials(request));
           } catch (error) {
-            const outage = seen.find((failure) => !RECORD_FAULT_KMS_ERRORS.has(errorName(failure)));
+            const outage =
+              error instanceof KeyAliasUnavailableError
+                ? error
+                : seen.find((failure) => !RECORD_FAULT_KMS_ERRORS.has(errorName(failure)));
             // Said as the pipeline's own error, so no layer above can take it for the record's fault.
             if (outage !== undefined) throw new KmsUnavailableError({ cause: outage, retryAfterMs: 0 });
             const reason = seen.length > 0 ? seen.map(errorName).join(', ') : firstLine(error);

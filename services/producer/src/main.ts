@@ -32,6 +32,9 @@ const keys = await withStartupRetries(logger, 'resolve wrapping keys', () =>
     settings: pipeline.wrappingKeys,
     regions: pipeline.regions,
     kms: (region) => clients.kms(region),
+    // New data keys go under the alias's key only; the producer decrypts nothing.
+    encryptOnly: true,
+    logger,
   }),
 );
 const producer = createProducer({

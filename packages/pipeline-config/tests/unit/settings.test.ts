@@ -18,7 +18,11 @@ describe('Function: loadPipelineSettings', () => {
       checkpointTableName: 'records-checkpoints',
       handoffTableName: 'records-handoff',
       pipelineAttribute: '_pipeline',
-      wrappingKeys: { kind: 'kms', alias: 'alias/records' },
+      wrappingKeys: {
+        kind: 'kms',
+        alias: 'alias/records',
+        aliasRefresh: { refreshMs: 300_000, keepPreviousMs: 86_400_000, retiringAlias: 'alias/records-retiring' },
+      },
       cache: {
         capacity: 100,
         maxAgeSeconds: 300,
@@ -55,6 +59,17 @@ describe('Function: loadPipelineSettings', () => {
     });
   });
 
+  it('follows the alias at the intervals given', () => {
+    // Act
+    const { wrappingKeys } = loadPipelineSettings(
+      { KEY_ALIAS_REFRESH_MS: '60000', KEY_ALIAS_KEEP_PREVIOUS_MS: '604800000' },
+      producerDefaults,
+    );
+
+    // Assess
+    expect(wrappingKeys).toMatchObject({ aliasRefresh: { refreshMs: 60_000, keepPreviousMs: 604_800_000 } });
+  });
+
   it('parses an algorithm suite by its SDK name', () => {
     const settings = loadPipelineSettings(
       { ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY' },
@@ -86,6 +101,11 @@ describe('Function: loadPipelineSettings', () => {
     [{ KMS_KEY_ALIAS: 'records' }, 'KMS_KEY_ALIAS'],
     [{ KMS_KEY_ARNS: 'arn:aws:kms:us-east-1:111122223333:key/abc' }, 'KMS_KEY_ARNS'],
     [{ KMS_KEY_ARNS: 'not-an-arn' }, 'KMS_KEY_ARNS'],
+    [{ KEY_ALIAS_REFRESH_MS: '999' }, 'KEY_ALIAS_REFRESH_MS'],
+    [{ KEY_ALIAS_REFRESH_MS: '3600001' }, 'KEY_ALIAS_REFRESH_MS'],
+    [{ KEY_ALIAS_KEEP_PREVIOUS_MS: '-1' }, 'KEY_ALIAS_KEEP_PREVIOUS_MS'],
+    [{ KMS_RETIRING_KEY_ALIAS: 'records-old' }, 'KMS_RETIRING_KEY_ALIAS'],
+    [{ KMS_RETIRING_KEY_ALIAS: 'alias/records' }, 'KMS_RETIRING_KEY_ALIAS'],
     [{ ALGORITHM_SUITE: 'AES' }, 'ALGORITHM_SUITE'],
     [{ ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384' }, 'ALGORITHM_SUITE'],
     [{ MAX_ENCRYPTED_DATA_KEYS: '0' }, 'MAX_ENCRYPTED_DATA_KEYS'],

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AlgorithmSuiteIdentifier, CommitmentPolicy } from '@aws-crypto/client-node';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createAwsRequestMetrics } from '@records/aws-clients';
 import { resolveWrappingKeys } from '@records/envelope';
 import { Registry } from 'prom-client';
@@ -173,5 +175,36 @@ describe.skipIf(kmsMissing)('Dead letters: kept whole, and redriven through the 
       'DECRYPT_FAILED',
       'MISSING_ID',
     ]);
+  });
+
+  it('dead-letters a decrypted record that is not JSON with a stable code and its position, quoting none of its text', async () => {
+    // Prepare: decryptable records whose plaintext the parser would quote (a character, a key, a number)
+    fixture = await createPipelineFixture({ shardCount: 1 });
+    const secrets = ['nope-hunter2', '{"id":"d","hunter2":1,"hunter2":2}', '{"id":"n","pin":12hunter2}'];
+    for (const text of secrets) await fixture.put(region, 0, await fixture.encryptText(text));
+    consumer = await createConsumerHarness({ pipeline: fixture, region, kmsEndpoint: motoEndpoint() });
+    const harness = consumer;
+
+    // Act
+    harness.poller.start();
+    await eventually('all three dead-lettered', async () =>
+      (await metricValue(harness.registry, 'consumer_records_dead_lettered_total', { region })) >= 3 ? true : undefined,
+    );
+    const { Items = [] } = await fixture.clients
+      .dynamodb(region)
+      .send(new ScanCommand({ TableName: fixture.deadLetterTableName, ConsistentRead: true }));
+    const letters = Items.map((item) => unmarshall(item)).map(({ ciphertext: _, ...rest }) => rest);
+
+    // Assess: neither the dead letters (but for their ciphertext) nor the logs quote the plaintext
+    expect(letters.map((letter) => [letter.reason, letter.message]).sort()).toEqual([
+      [
+        'INVALID_PAYLOAD',
+        'INVALID_JSON: the decrypted record is not valid JSON: a key is given twice with different values at character 23',
+      ],
+      ['INVALID_PAYLOAD', 'INVALID_JSON: the decrypted record is not valid JSON: unexpected text at character 0'],
+      ['INVALID_PAYLOAD', 'INVALID_JSON: the decrypted record is not valid JSON: unexpected text at character 18'],
+    ]);
+    const written = `${JSON.stringify(letters)}\n${harness.logger.text()}`;
+    for (const fragment of ['hunter2', "'n'", 'nope', 'pin']) expect(written).not.toContain(fragment);
   });
 });

@@ -1,5 +1,5 @@
 import { KMS } from '@aws-sdk/client-kms';
-import { RecordDecryptor, regionKeyring, resolveWrappingKeys } from '@records/envelope';
+import { RecordDecryptor, regionKeyring, resolveWrappingKeys, WrappingKeyAlias } from '@records/envelope';
 import { KmsProxy } from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUnwrapClassifier } from '../../src/unwrap-failure-classifier.js';
@@ -104,5 +104,34 @@ describe.skipIf(kmsMissing)('Function: createUnwrapClassifier (real KMS calls to
     // Assess
     await expect(act).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
     expect(proxy.count({ operation: 'Decrypt' })).toBe(0);
+  });
+
+  it('does not blame the record when its data key is under a key the alias moved to and KMS cannot say where the alias points', async () => {
+    // Prepare: a consumer that knows the alias by a key it has left; its next look is refused
+    const kms = through(proxy.url, { accessKeyId: 'test', secretAccessKey: 'test' });
+    const alias = new WrappingKeyAlias({
+      alias: fixture.kmsKeyAlias,
+      initialArns: { [region]: `arn:aws:kms:${region}:111122223333:key/00000000-0000-0000-0000-000000000000` },
+      kms,
+      refreshMs: 3_600_000,
+      keepPreviousMs: 3_600_000,
+      minRefreshGapMs: 0,
+    });
+    const classifier = createUnwrapClassifier(kms);
+    const decryptor = new RecordDecryptor({
+      materials: classifier.materials(regionKeyring({ kind: 'kms', keyArns: {}, alias }, region, classifier.kms)),
+      maxEncryptedDataKeys: regions.length,
+    });
+    const ciphertext = await fixture.encrypt({ id: 'a' });
+    proxy.refuse({ operation: 'DescribeKey' });
+
+    // Act
+    const refused = await decryptor.decrypt(ciphertext, fixture.streamName).catch((e) => e);
+    proxy.restore();
+    const { plaintext } = await decryptor.decrypt(ciphertext, fixture.streamName);
+
+    // Assess: the batch waits for KMS, and the record decrypts once the alias can be looked at
+    expect(refused).toMatchObject({ code: 'KMS_UNAVAILABLE', cause: { code: 'KEY_ALIAS_UNAVAILABLE' } });
+    expect(JSON.parse(Buffer.from(plaintext).toString())).toMatchObject({ id: 'a' });
   });
 });

@@ -212,6 +212,23 @@ describe('Function: createRecordProcessor', () => {
     expect(written()).toEqual([{ id: 'good' }]);
   });
 
+  it('says what a table cannot store without the attribute names on its path', async () => {
+    // Prepare
+    const { processBatch, deadLettered } = harness({ bad: '{"id":"n","alice@example.com":{"balance":1e-400}}' });
+
+    // Act
+    await processBatch(SHARD, batch('bad'));
+
+    // Assess
+    expect(deadLettered).toEqual([
+      expect.objectContaining({
+        reason: 'ITEM_REJECTED',
+        message:
+          'RECORD_NOT_STORABLE: a value in the record is outside the storable number range (magnitude 1e-130 to below 1e126)',
+      }),
+    ]);
+  });
+
   it('writes numbers as the digits they were sent with, and keys named like Object members', async () => {
     // Prepare
     const plaintext =
