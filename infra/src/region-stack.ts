@@ -48,6 +48,15 @@ export class RegionStack extends Stack {
       region,
       streamName: pipeline.streamName,
       store,
+      aliases:
+        pipeline.wrappingKeys.kind === 'kms'
+          ? [
+              pipeline.wrappingKeys.alias,
+              ...(pipeline.wrappingKeys.aliasRefresh === undefined
+                ? []
+                : [pipeline.wrappingKeys.aliasRefresh.retiringAlias]),
+            ]
+          : [],
     });
 
     const network = config.consumerMode === 'ecs' || first ? this.network() : undefined;

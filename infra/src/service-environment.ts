@@ -15,6 +15,9 @@ function shared(config: DeployConfig): Record<string, string> {
     CHECKPOINT_TABLE_NAME: pipeline.checkpointTableName,
     WRAPPING_KEYS: 'kms',
     KMS_KEY_ALIAS: pipeline.wrappingKeys.alias,
+    ...(pipeline.wrappingKeys.aliasRefresh === undefined
+      ? {}
+      : { KMS_RETIRING_KEY_ALIAS: pipeline.wrappingKeys.aliasRefresh.retiringAlias }),
     PIPELINE_ATTRIBUTE: pipeline.pipelineAttribute,
     LOG_LEVEL: config.logLevel,
   };

@@ -148,11 +148,19 @@ describe('App: the pipeline on AWS, with ECS consumers', () => {
       // Assess
       const decrypts = statements.filter((statement) => actionsOf(statement).includes('kms:Decrypt'));
       expect(decrypts.length, stack.region).toBeGreaterThan(0);
-      for (const statement of decrypts) {
+      for (const statement of decrypts.filter((found) => found.Sid !== 'UnwrapWithKeysUnderTheAliases')) {
         // Keys of this stack only: the record key (on the stream's context) and the stream's at-rest key.
         expect(onlyOwn(statement.Resource), JSON.stringify(statement.Resource)).toBe(true);
       }
       expect(decrypts.find((statement) => statement.Sid === 'UnwrapWithThisRegionsKeyOnly')?.Condition).toEqual({
+        StringEquals: { 'kms:EncryptionContext:stream': 'records' },
+      });
+      // The keys the alias moves to: this region's only, under the alias or its retiring alias, on the context.
+      const rotated = decrypts.find((statement) => statement.Sid === 'UnwrapWithKeysUnderTheAliases');
+      expect(JSON.stringify(rotated?.Resource)).toContain(`:kms:${stack.region}:`);
+      expect(JSON.stringify(rotated?.Resource)).toContain(':key/*');
+      expect(rotated?.Condition).toEqual({
+        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ['alias/records', 'alias/records-retiring'] },
         StringEquals: { 'kms:EncryptionContext:stream': 'records' },
       });
       const writes = statements.filter((statement) =>
