@@ -28,6 +28,7 @@ async function build() {
     settings: config.pipeline.wrappingKeys,
     regions: [config.region],
     kms: (region) => clients.kms(region),
+    logger,
   });
   const registry = createServiceRegistry();
   const records = createRecordPipeline({ config, clients, keys, registry, logger });
