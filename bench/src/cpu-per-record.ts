@@ -20,7 +20,7 @@ async function cpuPerRecord(records: number, work: () => Promise<unknown>): Prom
 }
 
 /** The SDK's stock caching manager with the pipeline's own cache bounds: the raw loops' materials. */
-export function stockManager(keyring: KeyringNode, pipeline: PipelineSettings): NodeCachingMaterialsManager {
+function stockManager(keyring: KeyringNode, pipeline: PipelineSettings): NodeCachingMaterialsManager {
   return new NodeCachingMaterialsManager({
     backingMaterials: keyring,
     cache: getLocalCryptographicMaterialsCache(pipeline.cache.capacity),

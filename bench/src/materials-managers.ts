@@ -10,13 +10,13 @@ import {
   type DataKeyCacheOptions,
 } from '@records/data-key-cache';
 
-export const CAPACITY = 100;
-export const MAX_AGE_SECONDS = 3_600;
+const CAPACITY = 100;
+const MAX_AGE_SECONDS = 3_600;
 
 /** How ours fetches keys ahead: not at all, one key at 0.8 of a bound, or adapting to pace and latency. */
 export type RefreshMode = 'off' | 'at 0.8' | 'adaptive';
 
-export function refreshOptions(
+function refreshOptions(
   mode: RefreshMode,
 ): Pick<DataKeyCacheOptions, 'refreshAhead' | 'refreshAheadAt' | 'adaptiveRefresh'> {
   if (mode === 'off') return { refreshAhead: false, refreshAheadAt: 0.8 };

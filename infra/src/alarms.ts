@@ -14,7 +14,7 @@ import { METRICS_NAMESPACE } from './service-environment.js';
  * The metrics the services write in embedded metric format: namespace RecordsPipeline, dimensions
  * `service` (POWERTOOLS_SERVICE_NAME) and `stream`.
  */
-export const PIPELINE_METRICS = {
+const PIPELINE_METRICS = {
   consumerLag: 'consumer_millis_behind_latest',
   stalledShards: 'consumer_stalled_shards',
   deadLettered: 'consumer_records_dead_lettered',
@@ -23,7 +23,7 @@ export const PIPELINE_METRICS = {
 } as const;
 
 /** The 5xx answers of the load balancer, and of the producers behind it, in 5 minutes that alarm. */
-export const LOAD_BALANCER_5XX_THRESHOLD = 25;
+const LOAD_BALANCER_5XX_THRESHOLD = 25;
 
 export interface PipelineAlarmsProps {
   readonly streamName: string;

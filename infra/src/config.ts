@@ -12,23 +12,23 @@ import {
   stringWithDefault,
 } from '@records/pipeline-config';
 
-export const CONSUMER_MODES = ['ecs', 'lambda'] as const;
+const CONSUMER_MODES = ['ecs', 'lambda'] as const;
 export type ConsumerMode = (typeof CONSUMER_MODES)[number];
 
-export const LOAD_BALANCER_SCHEMES = ['internet-facing', 'internal'] as const;
-export type LoadBalancerScheme = (typeof LOAD_BALANCER_SCHEMES)[number];
+const LOAD_BALANCER_SCHEMES = ['internet-facing', 'internal'] as const;
+type LoadBalancerScheme = (typeof LOAD_BALANCER_SCHEMES)[number];
 
 /**
  * Where the producer's API keys come from: a secret the stack generates, one you name, or none at
  * all (an open API, only when PRODUCER_ALLOW_ANONYMOUS says so).
  */
-export type ApiKeysSource =
+type ApiKeysSource =
   | { readonly kind: 'generated' }
   | { readonly kind: 'secret'; readonly secretArn: string }
   | { readonly kind: 'anonymous' };
 
 /** How clients reach the producers. */
-export interface ProducerEndpoint {
+interface ProducerEndpoint {
   /** `internet-facing` (default) needs a certificate; `internal` is reachable only inside the VPC. */
   readonly scheme: LoadBalancerScheme;
   /** The ACM certificate of the HTTPS listener; without one (internal only) the listener is HTTP on port 80. */

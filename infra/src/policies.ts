@@ -5,7 +5,7 @@ import type { DeployConfig } from './config.js';
 const keysIn = (region: string) => `arn:${Aws.PARTITION}:kms:${region}:${Aws.ACCOUNT_ID}:key/*`;
 const tableArn = (region: string, name: string) =>
   `arn:${Aws.PARTITION}:dynamodb:${region}:${Aws.ACCOUNT_ID}:table/${name}`;
-export const streamArn = (region: string, name: string) =>
+const streamArn = (region: string, name: string) =>
   `arn:${Aws.PARTITION}:kinesis:${region}:${Aws.ACCOUNT_ID}:stream/${name}`;
 
 /**

@@ -17,7 +17,7 @@ export interface BuildOptions {
   readonly path?: readonly string[];
 }
 
-export interface SkippedRun {
+interface SkippedRun {
   readonly stage: string;
   readonly command: string;
 }

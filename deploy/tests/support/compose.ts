@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { readRepoFile } from './repo.js';
 
-export interface ComposeService {
+interface ComposeService {
   readonly image?: string;
   readonly build?: { readonly context: string; readonly dockerfile?: string };
   readonly command?: readonly string[];

@@ -15,7 +15,7 @@ export interface Instruction {
   readonly line: number;
 }
 
-export interface Stage {
+interface Stage {
   readonly name?: string;
   /** The image or earlier stage this one starts from, with global ARGs substituted. */
   readonly base: string;
@@ -133,10 +133,4 @@ export function healthcheckCommand(instruction: Instruction): string[] {
   const match = /^CMD\s+(.*)$/s.exec(instruction.args);
   if (match === null) throw new Error(`line ${instruction.line}: HEALTHCHECK without CMD`);
   return execForm(match[1]!) ?? ['/bin/sh', '-c', match[1]!];
-}
-
-export function stageNamed(dockerfile: Dockerfile, name: string): Stage {
-  const stage = dockerfile.stages.find((candidate) => candidate.name === name);
-  if (stage === undefined) throw new Error(`the Dockerfile has no stage named ${name}`);
-  return stage;
 }

@@ -10,7 +10,7 @@ import { createPipelineApp } from '../../src/pipeline-app.js';
 
 export const repositoryRoot = resolve(import.meta.dirname, '../../..');
 const bundleDirectory = join(tmpdir(), `records-lambda-bundle-${process.pid}`);
-export const lambdaBundle = join(bundleDirectory, 'consumer-lambda.zip');
+const lambdaBundle = join(bundleDirectory, 'consumer-lambda.zip');
 
 /** The real Lambda bundle, built by the script `pnpm deploy:aws` runs, into a folder of this run's own. */
 export function ensureLambdaBundle(): void {

@@ -41,7 +41,7 @@ export interface OnFailureRedriveDeps {
 }
 
 /** One range named by a message, and what became of it. */
-export interface RangeReport {
+interface RangeReport {
   readonly stream: string;
   readonly shardId: string;
   readonly startSequenceNumber: string;

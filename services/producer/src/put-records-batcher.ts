@@ -29,7 +29,7 @@ export interface PutRecordsBatcherOptions {
 }
 
 /** A record a PutRecords call landed: its position, and its bytes and key as sent. */
-export interface LandedRecord extends StreamPosition {
+interface LandedRecord extends StreamPosition {
   readonly data: Uint8Array;
   readonly partitionKey: string;
 }

@@ -5,7 +5,7 @@ import { ensureRawAesKeys } from './raw-aes-keys.js';
 import type { StackConfig } from './stack-config.js';
 
 /** Where one region's services are reached. */
-export interface RegionEndpoints {
+interface RegionEndpoints {
   readonly kinesis: string;
   readonly dynamodb: string;
   readonly kms?: string;

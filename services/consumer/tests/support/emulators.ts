@@ -2,7 +2,8 @@ import { inject } from 'vitest';
 
 const emulators = inject('emulators');
 
-export const { endpoints, regions } = emulators;
+export const { regions } = emulators;
+const { endpoints } = emulators;
 export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
 /** True when moto_server is missing here: the suites that need KMS then skip, saying why. */

@@ -4,13 +4,13 @@ import { ProducerErrors } from '../errors.js';
 import type { ProducerMetrics } from '../metrics.js';
 
 /** An admitted route: the most bytes one request may hold, and how many records its body carries. */
-export interface AdmittedRoute {
+interface AdmittedRoute {
   readonly maxBytes: number;
   /** Records in the parsed body (a batch's lines); one when not given. */
   readonly records?: (body: unknown) => number;
 }
 
-export interface AdmissionOptions {
+interface AdmissionOptions {
   /** Records being worked on at once: a request counts one until its body is read, a batch then its lines. */
   readonly maxInFlightRecords: number;
   /** Bytes of their bodies, counted from Content-Length before a byte is read (the route's most when unknown). */

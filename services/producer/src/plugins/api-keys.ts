@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { createApiKeyCheck } from '../api-keys.js';
 import { ProducerErrors } from '../errors.js';
 
-export interface ApiKeysOptions {
+interface ApiKeysOptions {
   readonly keys: readonly string[];
 }
 

@@ -57,7 +57,7 @@ function fromValidation(error: FastifyError): ProducerError {
 }
 
 /** The error as one the producer declares: its own, a package's under a declared code, or Fastify's. */
-export function declared(error: FastifyError): ProducerError {
+function declared(error: FastifyError): ProducerError {
   if (error.validation !== undefined) return fromValidation(error);
   if (error instanceof ProducerError) return error;
   // A package's error (record-item's validation, the cache's KMS_UNAVAILABLE) under a code declared here.

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 
-export interface ObservabilityOptions {
+interface ObservabilityOptions {
   readonly registry: Registry;
   /** True once the service can do its work, false again while it stops. */
   readonly isReady: () => boolean;

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
-export interface OpenApiOptions {
+interface OpenApiOptions {
   /** Documents the Bearer scheme when API keys are configured. */
   readonly apiKeys: boolean;
 }
