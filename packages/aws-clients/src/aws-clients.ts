@@ -6,9 +6,10 @@ import { KMS } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, MiddlewareStack } from '@smithy/types';
+import type { AwsService } from './aws-service.js';
 import { type AwsRequestObserver, requestObserverMiddleware } from './request-observer.js';
 
-export type AwsService = 'kinesis' | 'dynamodb' | 'kms' | 'sqs';
+export type { AwsService };
 
 /** One endpoint for every region, or one per region (dynalite runs an instance per region). */
 export type EndpointOverride = string | Readonly<Record<string, string>>;

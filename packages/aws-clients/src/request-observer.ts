@@ -1,5 +1,5 @@
 import type { FinalizeHandler, FinalizeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
-import type { AwsService } from './aws-clients.js';
+import type { AwsService } from './aws-service.js';
 import { isTransientAwsError } from './error-classification.js';
 
 export interface AwsRequestEvent {

@@ -9,11 +9,7 @@ import type { HandoffStore, StoredHandoffEntry } from './handoff/handoff-store.j
 import { BrokenCircuitError, type RegionBreakers } from './handoff/region-breakers.js';
 import type { ProducerMetrics } from './metrics.js';
 import { PutRecordsBatcher, type PutRecordsBatcherOptions, type PutRecordsObserver } from './put-records-batcher.js';
-
-export interface StreamPosition {
-  readonly shardId: string;
-  readonly sequenceNumber: string;
-}
+import type { StreamPosition } from './stream-position.js';
 
 export interface MultiRegionPusherOptions {
   readonly regions: readonly string[];

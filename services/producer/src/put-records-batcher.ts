@@ -1,6 +1,6 @@
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { StreamPosition } from './multi-region-pusher.js';
 import { hashKey, type PacedShard, ShardPacer, type ShardPacing } from './shard-pacer.js';
+import type { StreamPosition } from './stream-position.js';
 
 export interface PutRecordsBatcherOptions {
   readonly kinesis: KinesisClient;

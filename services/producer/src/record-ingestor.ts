@@ -2,8 +2,9 @@ import type { RecordEncryptor } from '@records/envelope';
 import { stringifyRecordJson, withRecordVersion } from '@records/record-item';
 import { Deadline, type DeadlineClock } from './deadline.js';
 import { ClockSkewedError, ProducerErrors } from './errors.js';
-import type { MultiRegionPusher, StreamPosition } from './multi-region-pusher.js';
+import type { MultiRegionPusher } from './multi-region-pusher.js';
 import { prepareRecord, type RecordInput } from './record.js';
+import type { StreamPosition } from './stream-position.js';
 import type { HybridClock } from './versions/hybrid-clock.js';
 
 export interface IngestResult {
