@@ -67,6 +67,8 @@ export interface ProducerConfig extends ServiceSettings {
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: {
     readonly lingerMs: number;
+    /** PUT_MAX_LINGER_MS: while a call is in flight, a batch may keep gathering up to this long (adaptive linger). */
+    readonly maxLingerMs: number;
     readonly maxRecords: number;
     readonly maxBytes: number;
     /** What each shard is sent, at most: Kinesis's write limits unless lowered. */
@@ -155,6 +157,7 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     clockOffsetMs: integer(env, 'CLOCK_OFFSET_MS', 0, { min: -86_400_000, max: 86_400_000 }),
     batching: {
       lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
+      maxLingerMs: integer(env, 'PUT_MAX_LINGER_MS', 50, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),
       maxBytes: integer(env, 'PUT_BATCH_BYTES', 5 * 1024 * 1024, { min: 1024, max: 5 * 1024 * 1024 }),
       pacing: {

@@ -75,7 +75,7 @@ export interface ProducerDeps {
   /** Tests step the deadlines' time. */
   readonly deadlineClock?: DeadlineClock;
   /**
-   * How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES)
+   * How records are grouped into PutRecords calls (PUT_LINGER_MS, PUT_MAX_LINGER_MS, PUT_BATCH_RECORDS, PUT_BATCH_BYTES)
    * and paced per shard (PUT_SHARD_RECORDS_PER_SECOND, PUT_SHARD_BYTES_PER_SECOND).
    */
   readonly batching?: Partial<ProducerBatching>;
@@ -89,6 +89,8 @@ export interface ProducerDeps {
 
 export interface ProducerBatching {
   readonly lingerMs: number;
+  /** Adaptive linger's bound: see PutRecordsBatcherOptions.maxLingerMs. */
+  readonly maxLingerMs: number;
   readonly maxRecords: number;
   readonly maxBytes: number;
   readonly pacing: ShardPacing;
@@ -97,6 +99,9 @@ export interface ProducerBatching {
 /** Kinesis's own limits for one PutRecords call and for one shard, and a linger short enough to go unnoticed. */
 export const DEFAULT_BATCHING: ProducerBatching = Object.freeze({
   lingerMs: 5,
+  // Answers wait out MAX_CLOCK_SKEW_MS (50 ms) from the version anyway, alongside the puts: a
+  // linger within that costs a record little latency, and saves PutRecords calls under load.
+  maxLingerMs: 50,
   maxRecords: 500,
   maxBytes: 5 * 1024 * 1024,
   pacing: Object.freeze({ recordsPerSecond: 1_000, bytesPerSecond: 1024 * 1024 }),
