@@ -30,6 +30,11 @@ export const ProducerErrors = {
   HEADERS_TOO_LARGE: declare('HEADERS_TOO_LARGE', 'the request headers are too large', 431),
   KMS_UNAVAILABLE: declare('KMS_UNAVAILABLE', 'the key service is unavailable; retry later', 503),
   KMS_TIMEOUT: declare('KMS_TIMEOUT', 'the key service did not answer within the request budget; retry later', 503),
+  ENCRYPTION_UNAVAILABLE: declare(
+    'ENCRYPTION_UNAVAILABLE',
+    'the encryption worker did not return the record; retry with the same id',
+    503,
+  ),
   COMMIT_WAIT_TIMEOUT: declare(
     'COMMIT_WAIT_TIMEOUT',
     'the request budget ran out while the answer waited out the clock-skew bound; retry with the same id',
