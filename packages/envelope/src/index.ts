@@ -1,5 +1,4 @@
 export * from './errors.js';
 export * from './keyrings.js';
 export * from './record-cipher.js';
-export * from './threads/threaded-record-encryptor.js';
 export * from './wrapping-keys.js';

@@ -5,12 +5,9 @@ import {
   createDataKeyCacheMetrics,
   type DataKeyCacheOptions,
 } from '@records/data-key-cache';
-import {
-  multiRegionKeyring,
-  RecordEncryptor,
-  type ResolvedWrappingKeys,
-  ThreadedRecordEncryptor,
-} from '@records/envelope';
+import { multiRegionKeyring, RecordEncryptor, type ResolvedWrappingKeys } from '@records/envelope';
+// A subpath of its own: the worker pool stays out of what the consumer's Lambda bundles.
+import { ThreadedRecordEncryptor } from '@records/envelope/threads';
 import type { PipelineSettings } from '@records/pipeline-config';
 import type { Registry } from 'prom-client';
 import type { HandoffConfig } from './config.js';

@@ -22,6 +22,8 @@ export interface SharedMaterial {
     readonly providerId: string;
     readonly providerInfo: string;
     readonly encryptedDataKey: Uint8Array;
+    /** The provider info's exact bytes, where a raw keyring's are binary (the header writes these). */
+    readonly rawInfo?: Uint8Array;
     readonly trace: SharedTrace;
   }[];
   /** For signing suites: the private key as the SDK keeps it (PEM) and the compressed public point. */
@@ -55,6 +57,7 @@ export function shareMaterial(material: NodeEncryptionMaterial): SharedMaterial 
       providerInfo: edk.providerInfo,
       // Copies of the views alone: a view is cloned with its whole buffer (a KMS response, say).
       encryptedDataKey: new Uint8Array(edk.encryptedDataKey),
+      ...(edk.rawInfo === undefined ? {} : { rawInfo: new Uint8Array(edk.rawInfo) }),
       trace: plainTrace(traces[index] as SharedTrace),
     })),
     ...(signatureKey === undefined || typeof privateKey !== 'string'
@@ -74,6 +77,7 @@ export function materialFrom(shared: SharedMaterial): NodeEncryptionMaterial {
         providerId: edk.providerId,
         providerInfo: edk.providerInfo,
         encryptedDataKey: edk.encryptedDataKey,
+        ...(edk.rawInfo === undefined ? {} : { rawInfo: edk.rawInfo }),
       }),
       edk.trace.flags,
     );

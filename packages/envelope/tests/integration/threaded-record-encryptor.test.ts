@@ -1,6 +1,7 @@
 import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
 import { CoalescingCachingMaterialsManager } from '@records/data-key-cache';
-import { EncryptionWorkerError, RecordDecryptor, RecordEncryptor, ThreadedRecordEncryptor } from '@records/envelope';
+import { EncryptionWorkerError, RecordDecryptor, RecordEncryptor } from '@records/envelope';
+import { ThreadedRecordEncryptor } from '@records/envelope/threads';
 import { createKmsFixture, inParallel, type KmsFixture } from '@records/local-stack/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
