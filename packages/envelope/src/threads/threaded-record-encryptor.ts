@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import {
   CommitmentPolicy,
@@ -26,9 +25,6 @@ function workerModule(): { filename: string; execArgv: string[] } {
   if (fromSource && !execArgv.some((arg) => arg.includes('tsx'))) execArgv.push('--import', 'tsx');
   return { filename, execArgv };
 }
-
-/** The cores this process may use, as Node counts them: ENCRYPT_THREADS's upper bound. */
-export const availableCores = (): number => availableParallelism();
 
 /**
  * Encrypts records as RecordEncryptor does, with the same message format, but off the event loop:
