@@ -20,6 +20,8 @@ export interface AtLoadRun {
   /** POSTs kept in flight (a closed loop). */
   readonly inFlight: number;
   readonly records: number;
+  /** Further producer settings for this run (the bench's own runs set none). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface AtLoadRow extends AtLoadRun {
@@ -120,7 +122,7 @@ export async function measureAtLoad(
   const rows: AtLoadRow[] = [];
   for (const run of options.runs) {
     const producer = await startProducer(
-      { ...env, ENCRYPT_THREADS: String(run.threads) },
+      { ...env, ...run.env, ENCRYPT_THREADS: String(run.threads) },
       options.profileDir === undefined ? undefined : join(options.profileDir, `threads-${run.threads}-${run.inFlight}`),
     );
     try {

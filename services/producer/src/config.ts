@@ -162,7 +162,7 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     clockOffsetMs: integer(env, 'CLOCK_OFFSET_MS', 0, { min: -86_400_000, max: 86_400_000 }),
     encryptThreads: integer(env, 'ENCRYPT_THREADS', DEFAULT_ENCRYPT_THREADS, { min: 0, max: 256 }),
     batching: {
-      lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
+      lingerMs: integer(env, 'PUT_LINGER_MS', 20, { min: 0, max: 1_000 }),
       maxLingerMs: integer(env, 'PUT_MAX_LINGER_MS', 50, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),
       maxBytes: integer(env, 'PUT_BATCH_BYTES', 5 * 1024 * 1024, { min: 1024, max: 5 * 1024 * 1024 }),

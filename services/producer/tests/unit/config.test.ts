@@ -27,10 +27,10 @@ describe('Function: loadProducerConfig', () => {
     });
   });
 
-  it('returns encryption on the event loop and a 50 ms adaptive linger bound when nothing is set', () => {
+  it('returns encryption on the event loop, a 20 ms linger and a 50 ms adaptive linger bound when nothing is set', () => {
     expect(loadProducerConfig({})).toMatchObject({
       encryptThreads: 0,
-      batching: { lingerMs: 5, maxLingerMs: 50 },
+      batching: { lingerMs: 20, maxLingerMs: 50 },
     });
   });
 
