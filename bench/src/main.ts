@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { cpus, platform, release } from 'node:os';
+import { cpus, loadavg, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { usePerDataKey } from '@records/local-stack/testing';
@@ -11,7 +11,15 @@ import type { RefreshMode } from './materials-managers.js';
 import { measurePipeline, type PipelineRow } from './pipeline-run.js';
 import { stopPipelineStacks } from './pipeline-stack.js';
 import { stopPrivateKms, withPrivateKms } from './private-kms.js';
-import { decryptTable, encryptTable, latencyTable, minimumTable, pipelineTable, throughputTable } from './report.js';
+import {
+  atLoadTable,
+  decryptTable,
+  encryptTable,
+  latencyTable,
+  minimumTable,
+  pipelineTable,
+  throughputTable,
+} from './report.js';
 import { type BenchSettings, loadBenchSettings } from './settings.js';
 import { type LatencyRow, type Load, measureLatency, NO_KEY_CHANGE } from './steady-state-latency.js';
 
@@ -79,8 +87,11 @@ async function comparePipelines(settings: BenchSettings): Promise<PipelineRow[]>
         records: settings.pipelineRecords,
         ratePerSecond: settings.pipelineRate,
         stepSeconds: settings.stepSeconds,
-        // The throughput steps once, with the SDK's default suite.
+        // The throughput steps and the thread runs once, with the SDK's default suite.
         ...(suite === settings.suites[0] ? { throughputRates: settings.throughputRates } : {}),
+        atLoadRuns:
+          suite === settings.suites[0] ? [...settings.atLoadRuns, ...settings.threadRuns] : settings.atLoadRuns,
+        ...(settings.profileDir === undefined ? {} : { profileDir: settings.profileDir }),
       }),
     );
     console.log(`pipeline, ${suite}: done`);
@@ -121,6 +132,8 @@ async function main(): Promise<void> {
     minimumTable(encryptRows, decryptRows),
     `The real services (pnpm start), ${settings.pipelineRecords} POST /records at ${settings.pipelineRate}/s; CPU per record beside the raw SDK loops in one process`,
     pipelineTable(pipelineRows),
+    'A producer of its own at load, beside the stack (closed loop of POSTs; CPU of the whole process, worker threads included), each figure beside its goal',
+    atLoadTable(pipelineRows),
     'Throughput through the whole pipeline (batches of 50), until a step is not kept up with',
     throughputTable(throughput),
     ...(latencyRows.length === 0
@@ -132,6 +145,7 @@ async function main(): Promise<void> {
   ];
   const text = sections.map((part, index) => (index % 2 === 0 ? `\n${part}` : part)).join('\n');
   console.log(text);
+  const load = loadavg();
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${platform()} ${release()}`;
   const date = new Date().toISOString();
   await mkdir(RESULTS, { recursive: true });
@@ -142,6 +156,7 @@ async function main(): Promise<void> {
         date,
         machine,
         mode: settings.short ? 'short' : 'full',
+        loadAverage: load,
         settings,
         versions: { node: process.version, encryptionSdk: SDK_VERSION, regions: DEFAULT_REGIONS },
         kms: { encrypt: encryptRows, decrypt: decryptRows },
@@ -155,7 +170,7 @@ async function main(): Promise<void> {
   );
   await writeFile(
     join(RESULTS, 'latest.md'),
-    `Run ${date} on ${machine} (${settings.short ? 'short' : 'full'} mode)\n\n\`\`\`text${text}\n\`\`\`\n`,
+    `Run ${date} on ${machine} (${settings.short ? 'short' : 'full'} mode; load average at the end ${load.map((value) => value.toFixed(2)).join(', ')})\n\n\`\`\`text${text}\n\`\`\`\n`,
   );
   await writeFile(join(RESULTS, 'kms-calls.svg'), kmsCallsChart(encryptRows, settings.records));
   console.log(`\nWritten: ${join('bench/results', 'latest.json')}, latest.md, kms-calls.svg`);

@@ -8,6 +8,7 @@ import { exampleShapeUs, rawLoops } from './cpu-per-record.js';
 import { atRate, summarize } from './pacing.js';
 import { startPipelineStack } from './pipeline-stack.js';
 import { histogram, peakRss, quantile, scrape } from './process-stats.js';
+import { type AtLoadRow, type AtLoadRun, measureAtLoad } from './producer-at-load.js';
 import { measureThroughput, type ThroughputStep } from './throughput.js';
 
 export type SuiteName =
@@ -37,6 +38,8 @@ export interface PipelineRow {
   readonly producerPeakRssBytes: number;
   readonly consumerPeakRssBytes: number;
   readonly throughput?: readonly ThroughputStep[];
+  /** A producer of its own at load (16 in flight; with --threads, 64 in flight by encryption threads). */
+  readonly atLoad: readonly AtLoadRow[];
 }
 
 const WARM_UP = 100;
@@ -66,6 +69,8 @@ export async function measurePipeline(options: {
   readonly ratePerSecond: number;
   readonly throughputRates?: readonly number[];
   readonly stepSeconds: number;
+  readonly atLoadRuns: readonly AtLoadRun[];
+  readonly profileDir?: string;
 }): Promise<PipelineRow> {
   const streamName = `bench-${randomUUID().slice(0, 8)}`;
   const env = { STREAM_NAME: streamName, KMS_KEY_ALIAS: `alias/${streamName}`, ALGORITHM_SUITE: options.suite };
@@ -172,6 +177,11 @@ export async function measurePipeline(options: {
         clients,
         concurrency: 16,
       });
+      const atLoad = await measureAtLoad(running, {
+        suite: options.suite,
+        runs: options.atLoadRuns,
+        ...(options.profileDir === undefined ? {} : { profileDir: options.profileDir }),
+      });
       const throughput =
         options.throughputRates === undefined
           ? undefined
@@ -199,6 +209,7 @@ export async function measurePipeline(options: {
         producerPeakRssBytes: await peakRss(stack.producer.pid as number),
         consumerPeakRssBytes: Math.max(...(await Promise.all(consumerPids.map(peakRss)))),
         ...(throughput === undefined ? {} : { throughput }),
+        atLoad,
       };
     } finally {
       clients.destroy();

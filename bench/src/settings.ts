@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { type Env, integer } from '@records/pipeline-config';
+import type { AtLoadRun } from './producer-at-load.js';
 
 export interface BenchSettings {
   readonly short: boolean;
@@ -24,11 +26,23 @@ export interface BenchSettings {
   readonly stepSeconds: number;
   /** The whole run stops with an error past this. */
   readonly timeoutSeconds: number;
+  /**
+   * A producer of its own at load, per suite: 16 POSTs in flight on the default ENCRYPT_THREADS=0;
+   * with `--threads` (and in the full run), the first suite also at 64 in flight with 0, 1, 2 and
+   * all the cores' encryption threads.
+   */
+  readonly atLoadRuns: readonly AtLoadRun[];
+  readonly threadRuns: readonly AtLoadRun[];
+  /** BENCH_PROFILE_DIR: the at-load producers write V8 CPU profiles there. */
+  readonly profileDir: string | undefined;
 }
 
 /** `--short` finishes in under two minutes; the full run measures everything the README's table shows. */
 export function loadBenchSettings(env: Env, args: readonly string[]): BenchSettings {
   const short = args.includes('--short');
+  const threads = !short || args.includes('--threads');
+  const loadRecords = integer(env, 'BENCH_AT_LOAD_RECORDS', short ? 400 : 2_000, { min: 100, max: 100_000 });
+  const threadCounts = [...new Set([0, 1, 2, availableParallelism()])];
   return Object.freeze({
     short,
     suites: Object.freeze(
@@ -46,6 +60,14 @@ export function loadBenchSettings(env: Env, args: readonly string[]): BenchSetti
     pipelineRate: integer(env, 'BENCH_PIPELINE_RATE', 25, { min: 1, max: 10_000 }),
     throughputRates: Object.freeze(short ? [100, 400] : [50, 100, 200, 400, 800, 1_600]),
     stepSeconds: short ? 2 : 6,
-    timeoutSeconds: integer(env, 'BENCH_TIMEOUT_SECONDS', short ? 170 : 1_500, { min: 10, max: 3_600 }),
+    timeoutSeconds: integer(env, 'BENCH_TIMEOUT_SECONDS', short ? (threads ? 400 : 240) : 1_800, {
+      min: 10,
+      max: 3_600,
+    }),
+    atLoadRuns: Object.freeze([{ threads: 0, inFlight: 16, records: loadRecords }]),
+    threadRuns: Object.freeze(
+      threads ? threadCounts.map((count) => ({ threads: count, inFlight: 64, records: loadRecords })) : [],
+    ),
+    profileDir: env.BENCH_PROFILE_DIR?.trim() || undefined,
   });
 }

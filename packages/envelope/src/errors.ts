@@ -55,3 +55,14 @@ export class KeyAliasUnavailableError extends EnvelopeError {
     super('KEY_ALIAS_UNAVAILABLE', message, options);
   }
 }
+
+/**
+ * An encryption worker thread stopped (it crashed, or the pool is closing) before it returned the
+ * record's ciphertext: nothing was put, so the client retries with the same id. The pool replaces
+ * the worker.
+ */
+export class EncryptionWorkerError extends EnvelopeError {
+  constructor(cause: unknown) {
+    super('ENCRYPTION_UNAVAILABLE', 'the encryption worker did not return the record; retry later', { cause });
+  }
+}

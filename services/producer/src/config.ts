@@ -67,9 +67,13 @@ export interface ProducerConfig extends ServiceSettings {
   readonly clockOffsetMs: number;
   /** Metrics printed for CloudWatch (embedded metric format) beside the Prometheus endpoint. */
   readonly emf: EmfSettings;
+  /** ENCRYPT_THREADS: worker threads that encrypt (and sign); 0 encrypts on the event loop. */
+  readonly encryptThreads: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: {
     readonly lingerMs: number;
+    /** PUT_MAX_LINGER_MS: while a call is in flight, a batch may keep gathering up to this long (adaptive linger). */
+    readonly maxLingerMs: number;
     readonly maxRecords: number;
     readonly maxBytes: number;
     /** What each shard is sent, at most: Kinesis's write limits unless lowered. */
@@ -127,6 +131,9 @@ function requestBudgetMs(env: Env): number {
   return integer(env, 'REQUEST_BUDGET_MS', legacy, BUDGET_BOUNDS);
 }
 
+/** ENCRYPT_THREADS when unset: see the README for the measurement behind it. */
+export const DEFAULT_ENCRYPT_THREADS = 0;
+
 // After SIGTERM the producer stops taking requests and lets those in hand finish; each may take its
 // whole budget, and closing the clients and the metrics server takes a moment after that.
 const SHUTDOWN_AFTER_BUDGET_MS = 5_000;
@@ -169,8 +176,10 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', 50, { min: 1, max: 10_000 }),
     clockCheckIntervalMs: integer(env, 'CLOCK_CHECK_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
     clockOffsetMs: integer(env, 'CLOCK_OFFSET_MS', 0, { min: -86_400_000, max: 86_400_000 }),
+    encryptThreads: integer(env, 'ENCRYPT_THREADS', DEFAULT_ENCRYPT_THREADS, { min: 0, max: 256 }),
     batching: {
-      lingerMs: integer(env, 'PUT_LINGER_MS', 5, { min: 0, max: 1_000 }),
+      lingerMs: integer(env, 'PUT_LINGER_MS', 20, { min: 0, max: 1_000 }),
+      maxLingerMs: integer(env, 'PUT_MAX_LINGER_MS', 50, { min: 0, max: 1_000 }),
       maxRecords: integer(env, 'PUT_BATCH_RECORDS', 500, { min: 1, max: 500 }),
       maxBytes: integer(env, 'PUT_BATCH_BYTES', 5 * 1024 * 1024, { min: 1024, max: 5 * 1024 * 1024 }),
       pacing: {

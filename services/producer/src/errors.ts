@@ -142,6 +142,11 @@ export const ProducerErrors = {
   HEADERS_TOO_LARGE: fixed('HEADERS_TOO_LARGE', 431, 'the request headers are too large'),
   KMS_UNAVAILABLE: fixed('KMS_UNAVAILABLE', 503, 'the key service is unavailable; retry later'),
   KMS_TIMEOUT: fixed('KMS_TIMEOUT', 503, 'the key service did not answer within the request budget; retry later'),
+  ENCRYPTION_UNAVAILABLE: fixed(
+    'ENCRYPTION_UNAVAILABLE',
+    503,
+    'the encryption worker did not return the record; retry with the same id',
+  ),
   COMMIT_WAIT_TIMEOUT: fixed(
     'COMMIT_WAIT_TIMEOUT',
     503,

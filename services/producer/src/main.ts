@@ -46,6 +46,7 @@ const producer = createProducer({
   requestBudgetMs: config.requestBudgetMs,
   batching: config.batching,
   handoff: config.handoff,
+  encryptThreads: config.encryptThreads,
   instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
   clock: {
     now: () => Date.now() + config.clockOffsetMs,

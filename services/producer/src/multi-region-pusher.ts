@@ -18,7 +18,7 @@ export interface MultiRegionPusherOptions {
   readonly metrics?: ProducerMetrics;
   readonly logger?: { warn(object: object, message: string): void };
   /** How records are grouped into PutRecords calls, per region. */
-  readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
+  readonly batching: Pick<PutRecordsBatcherOptions, 'lingerMs' | 'maxLingerMs' | 'maxRecords' | 'maxBytes' | 'pacing'>;
   /** The clock the waits of pushes in flight are measured on (performance.now by default); tests step it. */
   readonly now?: () => number;
   /** Without it, a record is acknowledged only once every region's stream took it. */
@@ -162,16 +162,21 @@ export class MultiRegionPusher {
     for (const batcher of this.#batchers.values()) batcher.flush();
   }
 
-  /** Puts one record to one region's stream, retried until `signal` aborts. */
+  /**
+   * Puts one record to one region's stream, retried until `signal` aborts. Each attempt may linger
+   * in its batch at most half of what is left of `deadline`, so the call keeps the rest.
+   */
   #putTo(
     region: string,
     id: string,
     key: string,
     ciphertext: Uint8Array,
     signal: AbortSignal,
+    deadline?: Deadline,
   ): Promise<StreamPosition> {
     const { logger } = this.#options;
-    return retry(() => this.#batcher(region).put(ciphertext, key, signal), {
+    const sendWithinMs = () => (deadline === undefined ? undefined : deadline.remainingMs() / 2);
+    return retry(() => this.#batcher(region).put(ciphertext, key, signal, sendWithinMs()), {
       attempts: Number.POSITIVE_INFINITY,
       minDelayMs: 100,
       maxDelayMs: 2_000,
@@ -237,7 +242,7 @@ export class MultiRegionPusher {
       tried.map((region) =>
         // Only this record is tried again when its entry, or its whole call, failed.
         this.#track(region, token, now, async () => {
-          const position = await this.#putTo(region, id, key, ciphertext, signal);
+          const position = await this.#putTo(region, id, key, ciphertext, signal, deadline);
           cut?.accepted();
           return position;
         }),

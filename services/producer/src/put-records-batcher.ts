@@ -7,6 +7,15 @@ export interface PutRecordsBatcherOptions {
   readonly streamName: string;
   /** How long the first record of a batch waits for others to join it. */
   readonly lingerMs: number;
+  /**
+   * Adaptive linger (PUT_MAX_LINGER_MS): once `lingerMs` is up, a batch that is not full keeps
+   * gathering while a call to the stream is in flight, and goes when that call answers, or at the
+   * latest this long after its first record. Under light load no call is in flight and records go
+   * after `lingerMs`; under load calls carry what arrived while the last one was out, so records
+   * per call grow with the load, as the Kinesis Producer Library's buffering does. Off when not
+   * above `lingerMs`.
+   */
+  readonly maxLingerMs?: number;
   /** Kinesis takes at most 500 records in one PutRecords call. */
   readonly maxRecords: number;
   /** …and at most 5 MiB of data and partition keys. */
@@ -70,6 +79,8 @@ interface Waiting {
   readonly shard: PacedShard | undefined;
   /** Its request's deadline: it is answered when it aborts, and its call is aborted once every record's has. */
   readonly signal: AbortSignal | undefined;
+  /** On performance.now: the record goes no later than this, whatever the linger. */
+  readonly sendBy: number;
   settled: boolean;
   resolve(position: StreamPosition): void;
   reject(error: unknown): void;
@@ -90,6 +101,16 @@ export class PutRecordsBatcher {
   /** Records whose shard had no room at the last call; they go first when it has. */
   #held: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, on performance.now. */
+  #timerAt = Number.POSITIVE_INFINITY;
+  /** When the queue's first record arrived. */
+  #queueSince = 0;
+  /** The earliest `sendBy` of the queued records. */
+  #queueSendBy = Number.POSITIVE_INFINITY;
+  /** PutRecords calls sent and not yet answered. */
+  #inFlight = 0;
+  /** The queue is past its linger and waits for the call in flight to answer. */
+  #gathering = false;
   readonly #pacer: ShardPacer | undefined;
 
   constructor(options: PutRecordsBatcherOptions) {
@@ -103,9 +124,15 @@ export class PutRecordsBatcher {
   /**
    * Queues one record for the next call. `signal` gives up on it: a record still queued leaves the
    * queue, one in a call is answered at once, and the call is aborted once no record waits for it
-   * (see `#callSignal`).
+   * (see `#callSignal`). `sendWithinMs` bounds how long it may linger, so a record near its
+   * deadline is not held for others.
    */
-  put(data: Uint8Array, partitionKey: string, signal?: AbortSignal): Promise<StreamPosition> {
+  put(
+    data: Uint8Array,
+    partitionKey: string,
+    signal?: AbortSignal,
+    sendWithinMs = Number.POSITIVE_INFINITY,
+  ): Promise<StreamPosition> {
     return new Promise<StreamPosition>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -116,6 +143,7 @@ export class PutRecordsBatcher {
         bytes: data.byteLength + Buffer.byteLength(partitionKey),
         shard: this.#pacer?.shardOf(hashKey(partitionKey)),
         signal,
+        sendBy: performance.now() + Math.max(0, sendWithinMs),
         settled: false,
         resolve: (position) => {
           if (waiting.settled) return;
@@ -147,11 +175,46 @@ export class PutRecordsBatcher {
         waiting.shard.backlogBytes += waiting.bytes;
       }
       if (this.#queuedBytes + waiting.bytes > this.#options.maxBytes) this.#flush();
+      if (this.#queue.length === 0) this.#queueSince = performance.now();
       this.#queue.push(waiting);
       this.#queuedBytes += waiting.bytes;
+      this.#queueSendBy = Math.min(this.#queueSendBy, waiting.sendBy);
       if (this.#queue.length >= this.#options.maxRecords || this.#queuedBytes >= this.#options.maxBytes) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.lingerMs);
+      else if (this.#timer === undefined)
+        this.#schedule(Math.min(this.#queueSince + this.#options.lingerMs, waiting.sendBy));
+      else if (waiting.sendBy < this.#timerAt) this.#schedule(waiting.sendBy);
     });
+  }
+
+  #schedule(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, at - performance.now()));
+  }
+
+  /**
+   * The linger is up: send, unless adaptive linger lets the queue wait for the call in flight
+   * (then it goes when that call answers, at its first record's maxLingerMs, or at the earliest
+   * `sendBy` of its records, whichever is first).
+   */
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const maxLingerMs = this.#options.maxLingerMs ?? 0;
+    const now = performance.now();
+    const latest = Math.min(this.#queueSince + maxLingerMs, this.#queueSendBy);
+    if (
+      maxLingerMs > this.#options.lingerMs &&
+      this.#inFlight > 0 &&
+      this.#held.length === 0 &&
+      this.#queue.length > 0 &&
+      now < latest
+    ) {
+      this.#gathering = true;
+      this.#schedule(latest);
+      return;
+    }
+    this.#flush();
   }
 
   /**
@@ -177,6 +240,8 @@ export class PutRecordsBatcher {
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#gathering = false;
     if (this.#queue.length === 0 && this.#held.length === 0) return;
     const { maxRecords, maxBytes, lingerMs } = this.#options;
     const batch: Waiting[] = [];
@@ -196,9 +261,11 @@ export class PutRecordsBatcher {
     this.#held = held;
     this.#queue = [];
     this.#queuedBytes = 0;
+    this.#queueSendBy = Number.POSITIVE_INFINITY;
     if (batch.length > 0) void this.#send(batch);
     if (held.length === 0) return;
     // A full call leaves more to send now; records whose shard is full wait for it to refill.
+    this.#timerAt = performance.now() + (full ? 0 : Math.max(lingerMs, PACING_TICK_MS));
     this.#timer = setTimeout(() => this.#flush(), full ? 0 : Math.max(lingerMs, PACING_TICK_MS));
   }
 
@@ -237,6 +304,7 @@ export class PutRecordsBatcher {
   }
 
   async #send(batch: Waiting[]): Promise<void> {
+    this.#inFlight += 1;
     const observed = this.#options.observer?.sent();
     const call = this.#callSignal(batch);
     const abortSignal = call.signal;
@@ -281,6 +349,9 @@ export class PutRecordsBatcher {
       for (const waiting of batch) waiting.reject(error);
     } finally {
       call.release();
+      this.#inFlight -= 1;
+      // What gathered while this call was out goes now.
+      if (this.#gathering) this.#flush();
     }
   }
 }

@@ -38,7 +38,12 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
   let app: FastifyInstance | undefined;
 
   async function producerCore(
-    options: { clients?: AwsClients; requestBudgetMs?: number; batching?: Partial<ProducerBatching> } = {},
+    options: {
+      clients?: AwsClients;
+      requestBudgetMs?: number;
+      batching?: Partial<ProducerBatching>;
+      encryptThreads?: number;
+    } = {},
   ) {
     const own = options.clients ?? clients;
     const keys = await resolveWrappingKeys({ settings: { kind: 'kms', alias: `alias/${name}` }, regions, kms });
@@ -56,6 +61,7 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       cache: { backoff: { baseMs: 10, maxMs: 50 } },
       ...(options.requestBudgetMs === undefined ? {} : { requestBudgetMs: options.requestBudgetMs }),
       ...(options.batching === undefined ? {} : { batching: options.batching }),
+      ...(options.encryptThreads === undefined ? {} : { encryptThreads: options.encryptThreads }),
     });
   }
 
@@ -178,6 +184,29 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
       expect(await decryptIn(region, await readBack(region, text.shardId, text.sequenceNumber))).toBe(
         `{"id":"${id}-text","exact":1.2345678901234567890123456789012345678,"_pipeline":{"version":"${fromText.version}"}}`,
       );
+    }
+  });
+
+  it('puts records encrypted on ENCRYPT_THREADS worker threads that each region decrypts with its own key', async () => {
+    // Prepare
+    const producer = await producerCore({ encryptThreads: 2 });
+    const ids = Array.from({ length: 20 }, (_, index) => `threads-${index}-${randomUUID()}`);
+
+    // Act
+    const results = await Promise.all(ids.map((id, index) => producer.ingest({ id, index })));
+    await producer.close();
+
+    // Assess
+    for (const [index, result] of results.entries()) {
+      for (const region of regions) {
+        const position = result.regions[region] as { shardId: string; sequenceNumber: string };
+        const ciphertext = await readBack(region, position.shardId, position.sequenceNumber);
+        expect(JSON.parse(await decryptIn(region, ciphertext))).toEqual({
+          id: ids[index],
+          index,
+          _pipeline: { version: result.version },
+        });
+      }
     }
   });
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
 import { KmsUnavailableError } from '@records/data-key-cache';
+import { EncryptionWorkerError } from '@records/envelope';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,6 +160,35 @@ describe('Function: buildApp', () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('1');
     expect(response.json()).toEqual({ error: { code: 'KMS_TIMEOUT', message: expect.any(String) } });
+    expect(pushed).toBe(false);
+  });
+
+  it('returns 503 ENCRYPTION_UNAVAILABLE with Retry-After, and never pushes, when the encryption worker dies', async () => {
+    // Prepare
+    let pushed = false;
+    app = await appWith(
+      createRecordIngestor({
+        streamName: 'records',
+        pipelineAttribute: '_pipeline',
+        requestBudgetMs: 10_000,
+        encryptor: { encrypt: async () => Promise.reject(new EncryptionWorkerError(new Error('worker exited'))) },
+        pusher: {
+          push: async () => {
+            pushed = true;
+            return { regions: {}, pending: [] };
+          },
+        },
+        ...unskewedClock(),
+      }),
+    );
+
+    // Act
+    const response = await app.inject({ method: 'POST', url: '/records', payload: { a: 1 } });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json()).toEqual({ error: { code: 'ENCRYPTION_UNAVAILABLE', message: expect.any(String) } });
     expect(pushed).toBe(false);
   });
 

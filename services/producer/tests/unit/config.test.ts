@@ -27,6 +27,24 @@ describe('Function: loadProducerConfig', () => {
     });
   });
 
+  it('returns encryption on the event loop, a 20 ms linger and a 50 ms adaptive linger bound when nothing is set', () => {
+    expect(loadProducerConfig({})).toMatchObject({
+      encryptThreads: 0,
+      batching: { lingerMs: 20, maxLingerMs: 50 },
+    });
+  });
+
+  it('reads ENCRYPT_THREADS and PUT_MAX_LINGER_MS, and throws a ConfigError naming ENCRYPT_THREADS when negative', () => {
+    // Act
+    const config = loadProducerConfig({ ENCRYPT_THREADS: '4', PUT_MAX_LINGER_MS: '0' });
+    const act = () => loadProducerConfig({ ENCRYPT_THREADS: '-1' });
+
+    // Assess
+    expect(config).toMatchObject({ encryptThreads: 4, batching: { maxLingerMs: 0 } });
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow('ENCRYPT_THREADS');
+  });
+
   it('returns hand-off on with its documented bounds when nothing is set, and no regional endpoints', () => {
     // Act
     const config = loadProducerConfig({});

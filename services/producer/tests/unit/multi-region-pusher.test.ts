@@ -66,6 +66,32 @@ describe('Class: MultiRegionPusher', () => {
     vi.useRealTimers();
   });
 
+  it('sends a record at half of what is left of its deadline when the linger would hold it longer', async () => {
+    // Prepare: a linger far past the request's budget of 400 ms
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const kinesis = kinesisThat('take');
+    const pusher = new MultiRegionPusher({
+      regions: ['us-east-1'],
+      streamName: 'records',
+      kinesis: () => kinesis.client,
+      batching: { lingerMs: 1_000, maxLingerMs: 1_000, maxRecords: 500, maxBytes: 5 << 20 },
+    });
+    const deadline = Deadline.start(400, clock);
+
+    // Act
+    const pushed = pusher.push('r-1', new Uint8Array(8), 'v-1', deadline);
+    await vi.advanceTimersByTimeAsync(199);
+    const callsBefore = kinesis.signals.length;
+    await vi.advanceTimersByTimeAsync(1);
+    const result = await pushed;
+
+    // Assess
+    expect(callsBefore).toBe(0);
+    expect(kinesis.signals).toHaveLength(1);
+    expect(Object.keys(result.regions)).toEqual(['us-east-1']);
+    deadline.dispose();
+  });
+
   it('rejects with 503 STREAM_UNAVAILABLE at the deadline naming the silent region, with its call aborted', async () => {
     // Prepare
     vi.useFakeTimers();

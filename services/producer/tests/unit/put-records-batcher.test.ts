@@ -314,6 +314,149 @@ describe('Class: PutRecordsBatcher', () => {
     });
   });
 
+  describe('with adaptive linger', () => {
+    afterEach(() => vi.useRealTimers());
+
+    /** A Kinesis whose calls stay out until the test answers them; each call kept with its fake time. */
+    function heldKinesis() {
+      const calls: { at: number; keys: string[]; answer: () => void }[] = [];
+      const kinesis = {
+        send(command: PutRecordsCommand) {
+          const entries = command.input.Records ?? [];
+          return new Promise((resolve) => {
+            calls.push({
+              at: performance.now(),
+              keys: entries.map((entry) => entry.PartitionKey as string),
+              answer: () => resolve(positions(entries)),
+            });
+          });
+        },
+      } as unknown as KinesisClient;
+      return { kinesis, calls };
+    }
+
+    function adaptive(kinesis: KinesisClient, lingerMs: number, maxLingerMs: number) {
+      return new PutRecordsBatcher({
+        kinesis,
+        streamName: 'records',
+        lingerMs,
+        maxLingerMs,
+        maxRecords: 500,
+        maxBytes: 5 << 20,
+      });
+    }
+
+    it('sends a batch after lingerMs while no call is in flight (light load)', async () => {
+      // Prepare
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { kinesis, calls } = heldKinesis();
+      const puts = adaptive(kinesis, 5, 50);
+      const start = performance.now();
+
+      // Act
+      void puts.put(data(), 'a');
+      await vi.advanceTimersByTimeAsync(5);
+
+      // Assess
+      expect(calls.map((call) => [call.at - start, call.keys])).toEqual([[5, ['a']]]);
+    });
+
+    it('keeps gathering past lingerMs while a call is in flight, and sends what gathered when it answers', async () => {
+      // Prepare: one call out
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { kinesis, calls } = heldKinesis();
+      const puts = adaptive(kinesis, 5, 50);
+      const first = puts.put(data(), 'first');
+      await vi.advanceTimersByTimeAsync(5);
+      const start = performance.now();
+
+      // Act: records keep arriving for 20 ms while it is out, then it answers
+      const later = ['b', 'c', 'd', 'e'].map(async (key, index) => {
+        await new Promise((wait) => setTimeout(wait, index * 5));
+        return puts.put(data(), key);
+      });
+      await vi.advanceTimersByTimeAsync(20);
+      const callsWhileOut = calls.length;
+      calls[0]?.answer();
+      await first;
+      await vi.advanceTimersByTimeAsync(0);
+
+      // Assess: one call for everything that arrived while the first was out, sent as it answered
+      expect(callsWhileOut).toBe(1);
+      expect(calls.map((call) => call.keys)).toEqual([['first'], ['b', 'c', 'd', 'e']]);
+      expect(calls[1]?.at).toBe(start + 20);
+      calls[1]?.answer();
+      await expect(Promise.all(later)).resolves.toHaveLength(4);
+    });
+
+    it('sends a gathering batch maxLingerMs after its first record even while the call in flight is still out', async () => {
+      // Prepare: one call out that never answers
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { kinesis, calls } = heldKinesis();
+      const puts = adaptive(kinesis, 5, 50);
+      void puts.put(data(), 'first');
+      await vi.advanceTimersByTimeAsync(5);
+      const start = performance.now();
+
+      // Act
+      void puts.put(data(), 'b');
+      await vi.advanceTimersByTimeAsync(49);
+      const before = calls.length;
+      await vi.advanceTimersByTimeAsync(1);
+
+      // Assess
+      expect(before).toBe(1);
+      expect(calls.map((call) => [call.at - start, call.keys])).toEqual([
+        [0, ['first']],
+        [50, ['b']],
+      ]);
+    });
+
+    it('never holds a record past its sendWithinMs, even below lingerMs', async () => {
+      // Prepare: one call out that never answers
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { kinesis, calls } = heldKinesis();
+      const puts = adaptive(kinesis, 5, 50);
+      void puts.put(data(), 'first');
+      await vi.advanceTimersByTimeAsync(5);
+      const start = performance.now();
+
+      // Act: a record that may wait 20 ms joins one that may wait its whole linger, then one that may wait 2 ms
+      void puts.put(data(), 'patient');
+      void puts.put(data(), 'in-a-hurry', undefined, 20);
+      await vi.advanceTimersByTimeAsync(20);
+      void puts.put(data(), 'urgent', undefined, 2);
+      await vi.advanceTimersByTimeAsync(2);
+
+      // Assess
+      expect(calls.map((call) => [call.at - start, call.keys])).toEqual([
+        [0, ['first']],
+        [20, ['patient', 'in-a-hurry']],
+        [22, ['urgent']],
+      ]);
+    });
+
+    it('sends at lingerMs while a call is in flight when maxLingerMs is not above it (adaptive linger off)', async () => {
+      // Prepare: one call out that never answers
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { kinesis, calls } = heldKinesis();
+      const puts = adaptive(kinesis, 5, 0);
+      void puts.put(data(), 'first');
+      await vi.advanceTimersByTimeAsync(5);
+      const start = performance.now();
+
+      // Act
+      void puts.put(data(), 'b');
+      await vi.advanceTimersByTimeAsync(5);
+
+      // Assess
+      expect(calls.map((call) => [call.at - start, call.keys])).toEqual([
+        [0, ['first']],
+        [5, ['b']],
+      ]);
+    });
+  });
+
   it('shows its observer each call as it is sent and the first record that landed, after every record is settled', async () => {
     // Prepare: the first entry is throttled, the other two land.
     const { kinesis } = scriptedKinesis((entries) => ({
