@@ -71,6 +71,7 @@ describe.skipIf(kmsMissing)('Class: ThreadedRecordEncryptor (KMS)', () => {
       close();
 
       // Assess: one GenerateDataKey per MAX_MESSAGES records, as a single thread makes
+      expect(decrypted).toHaveLength(records);
       expect(decrypted.every((result, index) => Buffer.from(result.plaintext).equals(record(index)))).toBe(true);
       expect(new Set(decrypted.map((result) => result.suite))).toEqual(new Set([AlgorithmSuiteIdentifier[suite]]));
       expect(generated).toBe(Math.ceil(records / MAX_MESSAGES));

@@ -73,6 +73,7 @@ describe.skipIf(kmsMissing)("The producer's data key cache while the key alias m
     const underNewKeys = (ciphertext: Uint8Array) => newArns.every((arn) => dataKeyOf(ciphertext).includes(arn));
     expect(before.some(underNewKeys)).toBe(false);
     expect(fetchedAtLook.some(underNewKeys)).toBe(false);
+    expect(afterLook).toHaveLength(MESSAGES_PER_KEY);
     expect(afterLook.every(underNewKeys)).toBe(true);
     const calls = events.map(({ operation }) => operation).sort();
     expect(calls).toEqual(
