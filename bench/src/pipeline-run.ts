@@ -25,6 +25,11 @@ export interface PipelineRow {
   /** The same, less what each process spends idle over as long (polling, lease rounds, timers, GC). */
   readonly producerMarginalUs: number;
   readonly consumerMarginalUs: number;
+  /**
+   * The consumers at load: CPU µs per record while they drain a backlog (they were stopped while
+   * the records were posted), so their polling while idle is a small share of it.
+   */
+  readonly consumerAtLoadUs: number;
   readonly rawEncryptUs: number;
   readonly rawDecryptUs: number;
   readonly exampleShapeUs: number;
@@ -45,6 +50,23 @@ export interface PipelineRow {
 const WARM_UP = 100;
 
 const record = (index: number) => JSON.stringify({ id: `bench-${randomUUID()}`, index, text: 'x'.repeat(200) });
+
+/** Posts `records` as NDJSON batches of 50, each sent again until it is answered 201. */
+async function postBatches(url: string, records: readonly string[]): Promise<void> {
+  for (let start = 0; start < records.length; start += 50) {
+    const body = records.slice(start, start + 50).join('\n');
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const response = await fetch(`${url}/records/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      await response.arrayBuffer();
+      if (response.status === 201) break;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  }
+}
 
 async function post(url: string, body: string): Promise<number> {
   const response = await fetch(`${url}/records`, {
@@ -154,6 +176,35 @@ export async function measurePipeline(options: {
       );
       const post50 = summarize(durations);
 
+      // The consumers at load: stopped while a backlog is posted, then timed while they drain it
+      const consumerPids = stack.consumers
+        .map((consumer) => consumer.pid)
+        .filter((pid): pid is number => pid !== undefined);
+      // Scraped before the stop: a stopped process does not answer.
+      const backlogFrom = await written();
+      for (const pid of consumerPids) process.kill(pid, 'SIGSTOP');
+      try {
+        await postBatches(
+          producerUrl,
+          Array.from({ length: options.records }, (_, index) => record(WARM_UP + options.records + index)),
+        );
+      } finally {
+        for (const pid of consumerPids) process.kill(pid, 'SIGCONT');
+      }
+      const drainBefore = await cpu();
+      for (
+        let attempt = 0;
+        attempt < 1_200 && (await written()) < backlogFrom + options.records * regions.length;
+        attempt++
+      ) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      const drainAfter = await cpu();
+      const drainCpu = drainAfter.consumers.reduce(
+        (sum, value, index) => sum + value - (drainBefore.consumers[index] ?? 0),
+        0,
+      );
+
       // The same work without the pipeline, in this process
       const suite = AlgorithmSuiteIdentifier[options.suite];
       const plaintext = Buffer.from(record(0));
@@ -186,9 +237,6 @@ export async function measurePipeline(options: {
         options.throughputRates === undefined
           ? undefined
           : await measureThroughput(running, { rates: options.throughputRates, stepSeconds: options.stepSeconds });
-      const consumerPids = stack.consumers
-        .map((consumer) => consumer.pid)
-        .filter((pid): pid is number => pid !== undefined);
       return {
         suite: options.suite,
         records: options.records,
@@ -198,6 +246,7 @@ export async function measurePipeline(options: {
         producerMarginalUs: ((producerCpu - idleRate.producer * producerSeconds) * 1e6) / options.records,
         consumerMarginalUs:
           ((consumerCpu - idleRate.consumers * consumerSeconds) * 1e6) / (options.records * regions.length),
+        consumerAtLoadUs: (drainCpu * 1e6) / (options.records * regions.length),
         rawEncryptUs: raw.encryptUs,
         rawDecryptUs: raw.decryptUs,
         exampleShapeUs: example,
