@@ -22,30 +22,49 @@ export class ProducerError extends PipelineError {
   }
 }
 
+/**
+ * Names a declared error's class after its code (KMS_TIMEOUT: KmsTimeoutError), so logs and stack
+ * traces say which error it is: a class made in a function has no name of its own.
+ */
+function named<T extends abstract new (...args: never[]) => ProducerError>(code: string, declared: T): T {
+  const name = `${code
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('')}Error`;
+  return Object.defineProperty(declared, 'name', { value: name });
+}
+
 /** A declared error whose message says what exactly is wrong, given where it is raised. */
 function explained<const C extends string>(code: C, statusCode: number) {
-  return class extends ProducerError {
-    static readonly code = code;
-    static readonly statusCode = statusCode;
-    static readonly message: string | undefined = undefined;
+  return named(
+    code,
+    class extends ProducerError {
+      static readonly code = code;
+      static readonly statusCode = statusCode;
+      static readonly message: string | undefined = undefined;
 
-    constructor(message: string, options?: ProducerErrorOptions) {
-      super(code, statusCode, message, options);
-    }
-  };
+      constructor(message: string, options?: ProducerErrorOptions) {
+        super(code, statusCode, message, options);
+      }
+    },
+  );
 }
 
 /** A declared error that always says the same. */
 function fixed<const C extends string>(code: C, statusCode: number, message: string) {
-  return class extends ProducerError {
-    static readonly code = code;
-    static readonly statusCode = statusCode;
-    static readonly message: string | undefined = message;
+  return named(
+    code,
+    class extends ProducerError {
+      static readonly code = code;
+      static readonly statusCode = statusCode;
+      static readonly message: string | undefined = message;
 
-    constructor(options?: ProducerErrorOptions) {
-      super(code, statusCode, message, options);
-    }
-  };
+      constructor(options?: ProducerErrorOptions) {
+        super(code, statusCode, message, options);
+      }
+    },
+  );
 }
 
 /**
