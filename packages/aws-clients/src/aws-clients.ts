@@ -1,12 +1,13 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DynamoDBClient, PutItemCommand, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { KMS } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, MiddlewareStack } from '@smithy/types';
 import type { AwsService } from './aws-service.js';
+import { JsonRpc, type JsonRpcService } from './json-rpc.js';
 import { type AwsRequestObserver, requestObserverMiddleware } from './request-observer.js';
 
 export type { AwsService };
@@ -58,8 +59,34 @@ export interface AwsClientsOptions {
 
 interface ObservableClient {
   middlewareStack: MiddlewareStack<any, any>;
+  config: unknown;
+  send(command: unknown, options?: unknown): Promise<unknown>;
   destroy(): void;
 }
+
+interface HotOperation {
+  readonly command: abstract new (...args: never[]) => { input: object };
+  readonly operation: string;
+  /** Whether this call's answer needs nothing of the SDK's output conversion. */
+  readonly takes?: (input: object) => boolean;
+}
+
+/**
+ * The calls made once per record or per batch, sent through the lean JSON-protocol path
+ * (json-rpc.ts) instead of the SDK's per-call middleware; every other call goes through the SDK.
+ * Both make one attempt here: the callers retry them (see AwsServiceSettings).
+ */
+const HOT_OPERATIONS: Readonly<Record<JsonRpcService, readonly HotOperation[]>> = {
+  kinesis: [{ command: PutRecordsCommand, operation: 'PutRecords' }],
+  dynamodb: [
+    {
+      command: PutItemCommand,
+      operation: 'PutItem',
+      // Returned attributes would need the SDK's conversion of binary values.
+      takes: (input) => (input as PutItemCommandInput).ReturnValues === undefined,
+    },
+  ],
+};
 
 /**
  * The one place that builds AWS clients: region, endpoint and HTTP handler are decided here and
@@ -161,7 +188,20 @@ export class AwsClients {
         name: 'recordsRequestObserver',
       });
     }
+    if (service === 'kinesis' || service === 'dynamodb') this.#sendHotOperationsLean(client, service, observer);
     this.#clients.set(key, client);
     return client;
+  }
+
+  #sendHotOperationsLean(client: ObservableClient, service: JsonRpcService, observer: AwsRequestObserver | undefined) {
+    const rpc = new JsonRpc(client, service, observer);
+    const operations = HOT_OPERATIONS[service];
+    const send = client.send.bind(client);
+    client.send = (command: unknown, options?: unknown) => {
+      const hot = operations.find((candidate) => command instanceof candidate.command);
+      const input = (command as { input: object }).input;
+      if (hot === undefined || !(hot.takes?.(input) ?? true)) return send(command, options);
+      return rpc.call(hot.operation, input, (options ?? {}) as { abortSignal?: AbortSignal });
+    };
   }
 }
