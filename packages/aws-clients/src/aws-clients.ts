@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient, PutItemCommand, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { KMS } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -67,17 +67,37 @@ interface ObservableClient {
 interface HotOperation {
   readonly command: abstract new (...args: never[]) => { input: object };
   readonly operation: string;
-  /** Whether this call's answer needs nothing of the SDK's output conversion. */
+  /** Whether this call's answer needs nothing of the SDK's output conversion but `output`. */
   readonly takes?: (input: object) => boolean;
+  /** The SDK's reading of the members that are not plain JSON (blobs, timestamps). */
+  readonly output?: (output: Record<string, unknown>) => void;
+}
+
+interface WireRecord {
+  Data?: unknown;
+  ApproximateArrivalTimestamp?: unknown;
+}
+
+/** GetRecords: each record's data from base64, its arrival time from epoch seconds, as the SDK reads them. */
+function recordsFromWire(output: Record<string, unknown>): void {
+  for (const record of (output.Records as WireRecord[] | undefined) ?? []) {
+    if (typeof record.Data === 'string') record.Data = Buffer.from(record.Data, 'base64');
+    if (typeof record.ApproximateArrivalTimestamp === 'number') {
+      record.ApproximateArrivalTimestamp = new Date(Math.round(record.ApproximateArrivalTimestamp * 1000));
+    }
+  }
 }
 
 /**
- * The calls made once per record or per batch, sent through the lean JSON-protocol path
+ * The calls made once per record or per batch (the producer's puts, the consumer's reads and guarded writes), sent through the lean JSON-protocol path
  * (json-rpc.ts) instead of the SDK's per-call middleware; every other call goes through the SDK.
  * Both make one attempt here: the callers retry them (see AwsServiceSettings).
  */
 const HOT_OPERATIONS: Readonly<Record<JsonRpcService, readonly HotOperation[]>> = {
-  kinesis: [{ command: PutRecordsCommand, operation: 'PutRecords' }],
+  kinesis: [
+    { command: PutRecordsCommand, operation: 'PutRecords' },
+    { command: GetRecordsCommand, operation: 'GetRecords', output: recordsFromWire },
+  ],
   dynamodb: [
     {
       command: PutItemCommand,
@@ -201,7 +221,7 @@ export class AwsClients {
       const hot = operations.find((candidate) => command instanceof candidate.command);
       const input = (command as { input: object }).input;
       if (hot === undefined || !(hot.takes?.(input) ?? true)) return send(command, options);
-      return rpc.call(hot.operation, input, (options ?? {}) as { abortSignal?: AbortSignal });
+      return rpc.call(hot.operation, input, { ...(options as { abortSignal?: AbortSignal }), read: hot.output });
     };
   }
 }

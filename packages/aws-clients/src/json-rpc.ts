@@ -120,11 +120,20 @@ export class JsonRpc {
     this.#observer = observer;
   }
 
-  async call<Output>(operation: string, input: object, options: { abortSignal?: AbortSignal } = {}): Promise<Output> {
+  /** `read` turns the members that are not plain JSON (blobs, timestamps) into what the SDK gives. */
+  async call<Output>(
+    operation: string,
+    input: object,
+    options: {
+      abortSignal?: AbortSignal | undefined;
+      read?: ((output: Record<string, unknown>) => void) | undefined;
+    } = {},
+  ): Promise<Output> {
     const started = process.hrtime.bigint();
     const region = this.#region ?? (await this.#resolveRegion());
     try {
       const output = await this.#send<Output>(operation, input, options.abortSignal);
+      options.read?.(output as Record<string, unknown>);
       this.#observe(operation, region, started, undefined);
       return output;
     } catch (error) {

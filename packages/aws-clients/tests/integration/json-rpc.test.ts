@@ -62,7 +62,7 @@ async function httpServer(
 }
 
 describe('Class: AwsClients, the lean path of the calls made per record', () => {
-  it('puts records with PutRecords outside the SDK middleware, byte for byte as the SDK reads them back', async () => {
+  it('puts and reads records outside the SDK middleware, byte for byte and with their arrival times', async () => {
     // Prepare
     const events: AwsRequestEvent[] = [];
     const clients = new AwsClients({
@@ -111,14 +111,14 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
     expect(read.Records?.map((record) => Buffer.from(record.Data ?? []).toString('hex'))).toEqual(
       records.map((data) => Buffer.from(data).toString('hex')),
     );
-    expect(throughSdk).toEqual([
-      'CreateStreamCommand',
-      'ListShardsCommand',
-      'GetShardIteratorCommand',
-      'GetRecordsCommand',
-    ]);
-    expect(events.filter((event) => event.operation === 'PutRecords')).toEqual([
-      expect.objectContaining({ service: 'kinesis', region, outcome: 'success' }),
+    expect(read.Records?.every((record) => record.ApproximateArrivalTimestamp instanceof Date)).toBe(true);
+    expect(read.Records?.[0]?.ApproximateArrivalTimestamp?.getTime()).toBeGreaterThan(Date.UTC(2024, 0, 1));
+    expect(read.Records?.[0]?.Data).toBeInstanceOf(Uint8Array);
+    expect(typeof read.NextShardIterator).toBe('string');
+    expect(throughSdk).toEqual(['CreateStreamCommand', 'ListShardsCommand', 'GetShardIteratorCommand']);
+    expect(events.filter((event) => event.operation === 'PutRecords' || event.operation === 'GetRecords')).toEqual([
+      expect.objectContaining({ service: 'kinesis', operation: 'PutRecords', region, outcome: 'success' }),
+      expect.objectContaining({ service: 'kinesis', operation: 'GetRecords', region, outcome: 'success' }),
     ]);
   });
 
