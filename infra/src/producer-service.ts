@@ -39,14 +39,27 @@ function apiKeysSecret(stack: Stack, config: DeployConfig): ISecret | undefined 
   return secret;
 }
 
+/** The producer task's CPU units (1024 = one vCPU). */
+const PRODUCER_TASK_CPU = 1024;
+
+/**
+ * Said outright rather than left to the producer's default (the cores it sees), which a Fargate
+ * task's CPU limit may not show: a thread per vCPU from two up, none on one (the event loop then
+ * encrypts, as a single worker would only add a hand-off to the same core).
+ */
+function encryptThreads(cpuUnits: number): number {
+  const vcpus = Math.floor(cpuUnits / 1024);
+  return vcpus >= 2 ? vcpus : 0;
+}
+
 function taskDefinition(stack: Stack, config: DeployConfig, repositoryRoot: string): FargateTaskDefinition {
-  const task = new FargateTaskDefinition(stack, 'ProducerTask', { cpu: 1024, memoryLimitMiB: 2048 });
+  const task = new FargateTaskDefinition(stack, 'ProducerTask', { cpu: PRODUCER_TASK_CPU, memoryLimitMiB: 2048 });
   const keys = apiKeysSecret(stack, config);
   // The secret reaches the container through ECS, which reads it with the execution role (granted
   // here, and to no other role) when a task starts.
   task.addContainer('producer', {
     image: ContainerImage.fromAsset(repositoryRoot, { file: 'Dockerfile.producer' }),
-    environment: producerEnvironment(config),
+    environment: { ...producerEnvironment(config), ENCRYPT_THREADS: String(encryptThreads(PRODUCER_TASK_CPU)) },
     ...(keys === undefined ? {} : { secrets: { API_KEYS: ContainerSecret.fromSecretsManager(keys) } }),
     logging: LogDrivers.awsLogs({
       streamPrefix: 'producer',

@@ -381,6 +381,26 @@ describe.each(['ecs', 'lambda'] as const)('App: safe to deploy, with %s consumer
     }
   });
 
+  it("sets the producer's encryption threads from its task's vCPUs: none for its one vCPU", () => {
+    // Prepare
+    const producers = synth.templates.flatMap(({ template }) =>
+      Object.values(resourcesOf(template, 'AWS::ECS::TaskDefinition')).filter((task) =>
+        (task.Properties.ContainerDefinitions as { Name: string }[]).some((container) => container.Name === 'producer'),
+      ),
+    );
+
+    // Assess
+    expect(producers).toHaveLength(1);
+    const [task] = producers as unknown as {
+      Properties: { Cpu: string; ContainerDefinitions: Record<string, unknown>[] };
+    }[];
+    expect(task?.Properties.Cpu).toBe('1024');
+    expect(task?.Properties.ContainerDefinitions[0]?.Environment).toContainEqual({
+      Name: 'ENCRYPT_THREADS',
+      Value: '0',
+    });
+  });
+
   it("alarms in every region on the README's metrics, each notifying the stack's encrypted topic on alarm and on OK", () => {
     for (const { template, stack } of synth.templates) {
       // Prepare

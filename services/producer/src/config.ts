@@ -13,6 +13,7 @@ import {
   regionalEndpoints,
   type ServiceSettings,
 } from '@records/pipeline-config';
+import { coresAvailable } from './cores.js';
 
 export interface ProducerConfig extends ServiceSettings {
   readonly pipeline: PipelineSettings;
@@ -67,7 +68,7 @@ export interface ProducerConfig extends ServiceSettings {
   readonly clockOffsetMs: number;
   /** Metrics printed for CloudWatch (embedded metric format) beside the Prometheus endpoint. */
   readonly emf: EmfSettings;
-  /** ENCRYPT_THREADS: worker threads that encrypt (and sign); 0 encrypts on the event loop. */
+  /** ENCRYPT_THREADS: worker threads that encrypt (and sign); 0 encrypts on the event loop. Default: the cores available. */
   readonly encryptThreads: number;
   /** How records are grouped into PutRecords calls, per region. */
   readonly batching: {
@@ -131,14 +132,26 @@ function requestBudgetMs(env: Env): number {
   return integer(env, 'REQUEST_BUDGET_MS', legacy, BUDGET_BOUNDS);
 }
 
-/** ENCRYPT_THREADS when unset: see the README for the measurement behind it. */
-export const DEFAULT_ENCRYPT_THREADS = 0;
+/**
+ * ENCRYPT_THREADS when unset: a thread for every core the process may use, so encryption (and
+ * signing) takes every core while the event loop serves HTTP and the puts; on one core, none (a
+ * worker there only adds a hand-off to the same core).
+ */
+export function defaultEncryptThreads(cores: number): number {
+  return cores >= 2 ? cores : 0;
+}
 
 // After SIGTERM the producer stops taking requests and lets those in hand finish; each may take its
 // whole budget, and closing the clients and the metrics server takes a moment after that.
 const SHUTDOWN_AFTER_BUDGET_MS = 5_000;
 
-export function loadProducerConfig(env: Env): ProducerConfig {
+/** What the producer's defaults read of the machine; tests give their own. */
+export interface ProducerSystem {
+  /** The cores this process may use (see cores.ts). */
+  readonly cores: () => number;
+}
+
+export function loadProducerConfig(env: Env, system: ProducerSystem = { cores: coresAvailable }): ProducerConfig {
   const pipeline = loadPipelineSettings(env, { cacheMaxAgeSeconds: 300, refreshAhead: true });
   const dynamodbEndpoints = regionalEndpoints(env, 'DYNAMODB', pipeline.regions);
   const kinesisEndpoints = regionalEndpoints(env, 'KINESIS', pipeline.regions);
@@ -176,7 +189,7 @@ export function loadProducerConfig(env: Env): ProducerConfig {
     maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', 50, { min: 1, max: 10_000 }),
     clockCheckIntervalMs: integer(env, 'CLOCK_CHECK_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
     clockOffsetMs: integer(env, 'CLOCK_OFFSET_MS', 0, { min: -86_400_000, max: 86_400_000 }),
-    encryptThreads: integer(env, 'ENCRYPT_THREADS', DEFAULT_ENCRYPT_THREADS, { min: 0, max: 256 }),
+    encryptThreads: integer(env, 'ENCRYPT_THREADS', defaultEncryptThreads(system.cores()), { min: 0, max: 256 }),
     batching: {
       lingerMs: integer(env, 'PUT_LINGER_MS', 20, { min: 0, max: 1_000 }),
       maxLingerMs: integer(env, 'PUT_MAX_LINGER_MS', 50, { min: 0, max: 1_000 }),

@@ -99,6 +99,10 @@ export function startProducers(
         PORT: String(producerPort),
         METRICS_PORT: String(metricsPort),
         HOST: '127.0.0.1',
+        // The emulators and the consumers share this machine's cores with the producers, so worker
+        // threads only add hand-offs here (measured slower on two cores, README "Encryption
+        // threads"): encryption stays on the event loop unless ENCRYPT_THREADS says otherwise.
+        ENCRYPT_THREADS: baseEnv.ENCRYPT_THREADS ?? '0',
         AWS_ENDPOINT_URL_KINESIS: first.kinesis,
         ...dynamodbByRegion,
         ...(first.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: first.kms }),

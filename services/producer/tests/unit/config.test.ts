@@ -27,11 +27,16 @@ describe('Function: loadProducerConfig', () => {
     });
   });
 
-  it('returns encryption on the event loop, a 20 ms linger and a 50 ms adaptive linger bound when nothing is set', () => {
-    expect(loadProducerConfig({})).toMatchObject({
-      encryptThreads: 0,
+  it('returns a thread per core available, a 20 ms linger and a 50 ms adaptive linger bound when nothing is set', () => {
+    expect(loadProducerConfig({}, { cores: () => 4 })).toMatchObject({
+      encryptThreads: 4,
       batching: { lingerMs: 20, maxLingerMs: 50 },
     });
+  });
+
+  it('returns encryption on the event loop when one core is available and nothing is set', () => {
+    expect(loadProducerConfig({}, { cores: () => 1 }).encryptThreads).toBe(0);
+    expect(loadProducerConfig({ ENCRYPT_THREADS: '2' }, { cores: () => 1 }).encryptThreads).toBe(2);
   });
 
   it('reads ENCRYPT_THREADS and PUT_MAX_LINGER_MS, and throws a ConfigError naming ENCRYPT_THREADS when negative', () => {
