@@ -21,9 +21,29 @@ export interface ComposeFile {
   readonly [key: string]: unknown;
 }
 
-/** docker-compose.yml as Compose reads it: YAML 1.1 merge keys (`<<: *anchor`) resolved. */
+/**
+ * docker-compose.yml as Compose reads it on a fresh machine: YAML 1.1 merge keys (`<<: *anchor`)
+ * resolved, and `${NAME:-default}` in the services' environment given its default.
+ */
 export async function loadComposeFile(): Promise<ComposeFile> {
-  return parse(await readRepoFile('docker-compose.yml'), { merge: true }) as ComposeFile;
+  const file = parse(await readRepoFile('docker-compose.yml'), { merge: true }) as ComposeFile;
+  const services = Object.fromEntries(
+    Object.entries(file.services).map(([name, service]) => [
+      name,
+      service.environment === undefined
+        ? service
+        : {
+            ...service,
+            environment: Object.fromEntries(
+              Object.entries(service.environment).map(([key, value]) => [
+                key,
+                typeof value === 'string' ? interpolateDefaults(value) : value,
+              ]),
+            ),
+          },
+    ]),
+  );
+  return { ...file, services };
 }
 
 /** `${NAME:-default}` with nothing set, as `docker compose up` does on a fresh machine. */
