@@ -24,6 +24,11 @@ export interface AtLoadRun {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** How an at-load producer sends its per-record AWS calls: through the SDK (AWS_LEAN_CALLS=false) or lean. */
+export function awsCalls(run: AtLoadRun): 'SDK' | 'lean' {
+  return run.env?.AWS_LEAN_CALLS === 'false' ? 'SDK' : 'lean';
+}
+
 export interface AtLoadRow extends AtLoadRun {
   readonly suite: SuiteName;
   readonly created: number;
@@ -123,7 +128,9 @@ export async function measureAtLoad(
   for (const run of options.runs) {
     const producer = await startProducer(
       { ...env, ...run.env, ENCRYPT_THREADS: String(run.threads) },
-      options.profileDir === undefined ? undefined : join(options.profileDir, `threads-${run.threads}-${run.inFlight}`),
+      options.profileDir === undefined
+        ? undefined
+        : join(options.profileDir, `threads-${run.threads}-${run.inFlight}-${awsCalls(run)}`),
     );
     try {
       await inParallel(WARM_UP, run.inFlight, (index) => post(producer.url, record(index)));
@@ -162,7 +169,7 @@ export async function measureAtLoad(
       });
       const row = rows.at(-1) as AtLoadRow;
       console.log(
-        `at load, ${run.threads} threads, ${run.inFlight} in flight: ${row.recordsPerSecond.toFixed(0)}/s, ${row.producerUs.toFixed(0)} µs/record, emulators ${(row.emulatorShare * 100).toFixed(0)}% of the CPU`,
+        `at load, ${run.threads} threads, ${run.inFlight} in flight, ${awsCalls(run)} AWS calls: ${row.recordsPerSecond.toFixed(0)}/s, ${row.producerUs.toFixed(0)} µs/record, emulators ${(row.emulatorShare * 100).toFixed(0)}% of the CPU`,
       );
     } finally {
       await producer.stop();

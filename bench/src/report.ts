@@ -1,6 +1,7 @@
 import type { DecryptRow, EncryptRow } from './kms-call-comparison.js';
 import type { LatencySummary } from './pacing.js';
 import type { PipelineRow } from './pipeline-run.js';
+import { awsCalls } from './producer-at-load.js';
 import type { LatencyRow } from './steady-state-latency.js';
 import type { ThroughputStep } from './throughput.js';
 
@@ -168,6 +169,7 @@ export function atLoadTable(rows: readonly PipelineRow[]): string {
       'suite',
       'threads',
       'in flight',
+      'AWS calls',
       '201s',
       'records/s',
       'per thread/s',
@@ -191,6 +193,7 @@ export function atLoadTable(rows: readonly PipelineRow[]): string {
           row.suite === 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384' ? 'signing' : 'non-signing',
           load.threads,
           load.inFlight,
+          awsCalls(load),
           `${load.created}/${load.records}`,
           load.recordsPerSecond.toFixed(0),
           perThread.toFixed(0),

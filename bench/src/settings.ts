@@ -27,7 +27,8 @@ export interface BenchSettings {
   /** The whole run stops with an error past this. */
   readonly timeoutSeconds: number;
   /**
-   * A producer of its own at load, per suite: 16 POSTs in flight on the default ENCRYPT_THREADS=0;
+   * A producer of its own at load, per suite: 16 POSTs in flight with ENCRYPT_THREADS=0, its AWS
+   * calls through the SDK (AWS_LEAN_CALLS=false) and then on the lean path;
    * with `--threads` (and in the full run), the first suite also at 64 in flight with 0, 1, 2 and
    * all the cores' encryption threads.
    */
@@ -64,7 +65,12 @@ export function loadBenchSettings(env: Env, args: readonly string[]): BenchSetti
       min: 10,
       max: 3_600,
     }),
-    atLoadRuns: Object.freeze([{ threads: 0, inFlight: 16, records: loadRecords }]),
+    // The same producer with every AWS call through the SDK, first, then on the lean path: the
+    // lean path's effect, measured side by side in one run.
+    atLoadRuns: Object.freeze([
+      { threads: 0, inFlight: 16, records: loadRecords, env: { AWS_LEAN_CALLS: 'false' } },
+      { threads: 0, inFlight: 16, records: loadRecords },
+    ]),
     threadRuns: Object.freeze(
       threads ? threadCounts.map((count) => ({ threads: count, inFlight: 64, records: loadRecords })) : [],
     ),

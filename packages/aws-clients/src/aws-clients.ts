@@ -55,6 +55,8 @@ export interface AwsClientsOptions {
   readonly observer?: AwsRequestObserver;
   /** Longest wait for an answer, per attempt, before it fails as a timeout. Default 10 s. */
   readonly requestTimeoutMs?: number;
+  /** The calls in HOT_OPERATIONS on the lean path (AWS_LEAN_CALLS); default true. False: every call through the SDK. */
+  readonly leanCalls?: boolean;
 }
 
 interface ObservableClient {
@@ -208,7 +210,9 @@ export class AwsClients {
         name: 'recordsRequestObserver',
       });
     }
-    if (service === 'kinesis' || service === 'dynamodb') this.#sendHotOperationsLean(client, service, observer);
+    if ((service === 'kinesis' || service === 'dynamodb') && this.#options.leanCalls !== false) {
+      this.#sendHotOperationsLean(client, service, observer);
+    }
     this.#clients.set(key, client);
     return client;
   }

@@ -41,12 +41,15 @@ interface Target {
 class AwsServiceError extends Error {
   readonly $fault: 'client' | 'server';
   readonly $metadata: { httpStatusCode: number; requestId?: string };
+  /** Set on an answer that said success but could not be read: worth trying again. */
+  readonly $retryable?: { throttling: boolean };
 
   constructor(name: string, message: string, status: number, requestId: string | undefined) {
     super(message);
     this.name = name;
-    this.$fault = status >= 500 ? 'server' : 'client';
+    this.$fault = status >= 500 || status < 300 ? 'server' : 'client';
     this.$metadata = { httpStatusCode: status, ...(requestId === undefined ? {} : { requestId }) };
+    if (status < 300) this.$retryable = { throttling: false };
   }
 }
 
@@ -169,8 +172,20 @@ export class JsonRpc {
       abortSignal === undefined ? {} : { abortSignal },
     );
     const text = await bodyText(response);
-    const parsed = (text === '' ? {} : JSON.parse(text, withoutNulls)) as Record<string, unknown>;
     const requestId = response.headers['x-amzn-requestid'];
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = (text === '' ? {} : JSON.parse(text, withoutNulls)) as Record<string, unknown>;
+    } catch {
+      // Not the service's answer (a proxy's or load balancer's page, or a cut-off body): an error
+      // by its status, classified as the SDK would one without a service error name.
+      throw new AwsServiceError(
+        'UnparseableResponse',
+        `HTTP ${response.statusCode} with a body that is not JSON`,
+        response.statusCode,
+        requestId,
+      );
+    }
     if (response.statusCode >= 300) {
       const message = (parsed.message ?? parsed.Message ?? '') as string;
       throw new AwsServiceError(

@@ -66,6 +66,11 @@ export interface PipelineSettings {
   /** Undefined keeps the SDK's default suite. */
   readonly algorithmSuite?: AlgorithmSuiteIdentifier;
   readonly maxEncryptedDataKeys: number;
+  /**
+   * AWS_LEAN_CALLS: the calls made per record or per batch (PutRecords, GetRecords, PutItem) skip
+   * the SDK's per-call middleware (see @records/aws-clients); off sends them through the SDK too.
+   */
+  readonly leanAwsCalls: boolean;
 }
 
 export interface ServiceDefaults {
@@ -162,6 +167,7 @@ export function loadPipelineSettings(env: Env, defaults: ServiceDefaults): Pipel
       maxKeysAhead: integer(env, 'CACHE_MAX_KEYS_AHEAD', 4, { min: 1, max: 64 }),
     },
     maxEncryptedDataKeys: integer(env, 'MAX_ENCRYPTED_DATA_KEYS', regions.length, { min: 1, max: 64 }),
+    leanAwsCalls: boolean(env, 'AWS_LEAN_CALLS', true),
     ...(suiteName === undefined
       ? {}
       : { algorithmSuite: AlgorithmSuiteIdentifier[suiteName as keyof typeof AlgorithmSuiteIdentifier] }),

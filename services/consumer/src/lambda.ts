@@ -20,7 +20,7 @@ const logger = pino(
   { level: config.logLevel, base: { service: 'consumer-lambda', region: config.region } },
   pino.destination({ dest: 1, sync: true }),
 );
-const clients = new AwsClients({ services: CONSUMER_AWS_SERVICES });
+const clients = new AwsClients({ services: CONSUMER_AWS_SERVICES, leanCalls: config.pipeline.leanAwsCalls });
 
 async function build() {
   // Only this region's key: the function never calls another region's KMS.

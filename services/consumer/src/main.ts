@@ -13,7 +13,11 @@ const config = loadConsumerConfig(process.env);
 const { pipeline, region } = config;
 const logger = pino({ level: config.logLevel, base: { service: 'consumer', region, worker: config.workerId } });
 const registry = createServiceRegistry();
-const clients = new AwsClients({ observer: createAwsRequestMetrics(registry), services: CONSUMER_AWS_SERVICES });
+const clients = new AwsClients({
+  observer: createAwsRequestMetrics(registry),
+  services: CONSUMER_AWS_SERVICES,
+  leanCalls: pipeline.leanAwsCalls,
+});
 
 // Only this region's key is resolved and used: a consumer never calls another region's KMS.
 const keys = await withStartupRetries(logger, 'resolve wrapping key', () =>

@@ -100,6 +100,7 @@ const logger = pino(
 const registry = createServiceRegistry();
 const clients = new AwsClients({
   observer: createAwsRequestMetrics(registry),
+  leanCalls: config.pipeline.leanAwsCalls,
   ...(stack === undefined ? {} : { endpoints: stack.endpoints }),
   // The emulators' placeholder credentials, unless the environment has its own.
   ...(stack !== undefined && !hasOwnAwsCredentials(process.env)

@@ -18,6 +18,7 @@ const logger = pino({ level: config.logLevel, base: { service: 'producer' } });
 const registry = createServiceRegistry();
 const clients = new AwsClients({
   observer: createAwsRequestMetrics(registry),
+  leanCalls: pipeline.leanAwsCalls,
   services: producerAwsServiceSettings(config.requestBudgetMs),
   // The hand-off tables of every region (and the streams): where each region is emulated apart,
   // each has its endpoint.

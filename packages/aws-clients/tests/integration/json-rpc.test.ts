@@ -183,6 +183,25 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
     ]);
   });
 
+  it('sends every call through the SDK middleware when leanCalls is false (AWS_LEAN_CALLS=false)', async () => {
+    // Prepare
+    const clients = new AwsClients({ credentials, endpoints: { kinesis: endpoints.kinesis! }, leanCalls: false });
+    const kinesis = clients.kinesis(region);
+    const throughSdk = countSdkCalls(kinesis);
+    const StreamName = `sdk-${randomUUID()}`;
+    await kinesis.send(new CreateStreamCommand({ StreamName, ShardCount: 1 }));
+
+    // Act
+    const put = await kinesis.send(
+      new PutRecordsCommand({ StreamName, Records: [{ Data: Buffer.from('x'), PartitionKey: 'k' }] }),
+    );
+    clients.destroy();
+
+    // Assess
+    expect(put.FailedRecordCount).toBe(0);
+    expect(throughSdk).toEqual(['CreateStreamCommand', 'PutRecordsCommand']);
+  });
+
   it('keeps a PutItem that asks for the old item on the SDK, which converts its binary values', async () => {
     // Prepare
     const clients = new AwsClients({ credentials, endpoints: { dynamodb: endpoints.dynamodb! } });
@@ -272,6 +291,36 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
       /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/eu-west-1\/kinesis\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/,
     );
     expect(seen[0]?.['x-amz-target']).toBe('Kinesis_20131202.PutRecords');
+  });
+
+  it("reads an answer that is not the service's JSON by its status: a proxy's 502 and a cut-off 200 are transient, a 403 page is not", async () => {
+    // Prepare
+    const pages = [
+      { status: 502, body: '<html>Bad Gateway</html>' },
+      { status: 200, body: '{"FailedRecordCount":0,"Rec' },
+      { status: 403, body: '<html>Forbidden</html>' },
+    ];
+    const { endpoint } = await httpServer(() => {
+      const { status, body } = pages.shift() as { status: number; body: string };
+      return { status, headers: { 'content-type': 'text/html' }, body };
+    });
+    const clients = new AwsClients({ credentials, endpoints: { kinesis: endpoint } });
+    const put = () =>
+      clients
+        .kinesis(region)
+        .send(new PutRecordsCommand({ StreamName: 's', Records: [{ Data: Buffer.from('x'), PartitionKey: 'k' }] }))
+        .catch((error) => error);
+
+    // Act
+    const answers = [await put(), await put(), await put()];
+    clients.destroy();
+
+    // Assess
+    expect(answers.map((error) => [error.name, error.$metadata?.httpStatusCode, isTransientAwsError(error)])).toEqual([
+      ['UnparseableResponse', 502, true],
+      ['UnparseableResponse', 200, true],
+      ['UnparseableResponse', 403, false],
+    ]);
   });
 
   it('gives up on a silent endpoint at the request timeout, and at once when the caller aborts, both transient', async () => {

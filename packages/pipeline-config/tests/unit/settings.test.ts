@@ -33,8 +33,10 @@ describe('Function: loadPipelineSettings', () => {
         maxKeysAhead: 4,
       },
       maxEncryptedDataKeys: 2,
+      leanAwsCalls: true,
     });
     expect(Object.isFrozen(settings.cache)).toBe(true);
+    expect(loadPipelineSettings({ AWS_LEAN_CALLS: 'false' }, producerDefaults).leanAwsCalls).toBe(false);
   });
 
   it('maps explicit key ARNs to their regions', () => {
@@ -109,6 +111,7 @@ describe('Function: loadPipelineSettings', () => {
     [{ ALGORITHM_SUITE: 'AES' }, 'ALGORITHM_SUITE'],
     [{ ALGORITHM_SUITE: 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384' }, 'ALGORITHM_SUITE'],
     [{ MAX_ENCRYPTED_DATA_KEYS: '0' }, 'MAX_ENCRYPTED_DATA_KEYS'],
+    [{ AWS_LEAN_CALLS: 'sometimes' }, 'AWS_LEAN_CALLS'],
     [{ PIPELINE_ATTRIBUTE: 'id' }, 'PIPELINE_ATTRIBUTE'],
     [{ PIPELINE_ATTRIBUTE: 'x'.repeat(256) }, 'PIPELINE_ATTRIBUTE'],
   ])('throws a ConfigError naming the variable when %o', (env, variable) => {
