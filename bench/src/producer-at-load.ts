@@ -112,6 +112,23 @@ async function startProducer(env: NodeJS.ProcessEnv, profileDir: string | undefi
   };
 }
 
+/** Waits (at most a minute) until the stack's consumers have written nothing new for a second. */
+async function consumersQuiet(running: StackProcess): Promise<void> {
+  const written = async () =>
+    (
+      await Promise.all(
+        running.stack.consumers.map((consumer) => scrape(consumer.url, 'consumer_records_written_total')),
+      )
+    ).reduce((sum, count) => sum + count, 0);
+  let last = await written();
+  for (let attempt = 0; attempt < 60; attempt++) {
+    await sleep(1_000);
+    const now = await written();
+    if (now === last) return;
+    last = now;
+  }
+}
+
 /**
  * A producer of its own beside the stack's (the same environment, on other ports) for each run,
  * with `threads` encryption threads and `inFlight` POSTs kept in flight: its CPU per record from
@@ -126,6 +143,9 @@ export async function measureAtLoad(
   const env = await producerEnvironment(running);
   const rows: AtLoadRow[] = [];
   for (const run of options.runs) {
+    // The stack's consumers still store what the previous row posted: each row starts once they are
+    // done, or it would share the cores (and dynalite) with them and the rows' order would count.
+    await consumersQuiet(running);
     const producer = await startProducer(
       { ...env, ...run.env, ENCRYPT_THREADS: String(run.threads) },
       options.profileDir === undefined
