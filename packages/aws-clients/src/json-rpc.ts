@@ -101,8 +101,8 @@ function errorName(header: string | undefined, body: Record<string, unknown>): s
  * batch (`HOT_OPERATIONS` in aws-clients.ts) take this path, and every other call the SDK's.
  *
  * Only the wire framing is ours; the parts that matter are the SDK's own, read from the client's
- * resolved configuration: its credential chain, its endpoint (the override, or its endpoint
- * rules), its SigV4 signer and hash, its HTTP handler (so the same connection pools, request
+ * resolved configuration: its credential chain, its endpoint (the override,
+ * `AWS_ENDPOINT_URL_<SERVICE>`, or its endpoint rules), its SigV4 signer and hash, its HTTP handler (so the same connection pools, request
  * timeout and abort signal), and its clock offset. Errors come back as the SDK shapes them (name,
  * `$fault`, `$metadata.httpStatusCode`), so `isTransientAwsError` classifies them alike. These
  * calls make one attempt, as the SDK client is configured for them; the callers retry.
@@ -146,7 +146,13 @@ export class JsonRpc {
   }
 
   async #send<Output>(operation: string, input: object, abortSignal: AbortSignal | undefined): Promise<Output> {
-    if (this.#target === undefined) this.#target = this.#resolveTarget();
+    // Resolved once; a failed resolution (a config file read, say) is tried again on the next call.
+    if (this.#target === undefined) {
+      this.#target = this.#resolveTarget().catch((error: unknown) => {
+        this.#target = undefined;
+        throw error;
+      });
+    }
     const target = await this.#target;
     const body = JSON.stringify(input, blobsAsBase64);
     const request = {

@@ -16,6 +16,18 @@ const { endpoints } = inject('emulators');
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const region = 'eu-west-1';
 
+/** A table keyed by `id`, as the pipeline's record table is. */
+function createTable(dynamodb: ReturnType<AwsClients['dynamodb']>, TableName: string) {
+  return dynamodb.send(
+    new CreateTableCommand({
+      TableName,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
 /** Counts the calls that go through the SDK client's middleware stack. */
 function countSdkCalls(client: { middlewareStack: { add: (...args: never[]) => void } }) {
   const seen: string[] = [];
@@ -111,6 +123,7 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
     expect(read.Records?.map((record) => Buffer.from(record.Data ?? []).toString('hex'))).toEqual(
       records.map((data) => Buffer.from(data).toString('hex')),
     );
+    expect(read.Records).toHaveLength(records.length);
     expect(read.Records?.every((record) => record.ApproximateArrivalTimestamp instanceof Date)).toBe(true);
     expect(read.Records?.[0]?.ApproximateArrivalTimestamp?.getTime()).toBeGreaterThan(Date.UTC(2024, 0, 1));
     expect(read.Records?.[0]?.Data).toBeInstanceOf(Uint8Array);
@@ -133,14 +146,7 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
     const dynamodb = clients.dynamodb(region);
     const throughSdk = countSdkCalls(dynamodb);
     const TableName = `lean-${randomUUID()}`;
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName,
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createTable(dynamodb, TableName);
     const Item = {
       id: { S: 'r-1' },
       n: { N: '12345678901234567890123456789012345678' },
@@ -208,14 +214,7 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
     const dynamodb = clients.dynamodb(region);
     const throughSdk = countSdkCalls(dynamodb);
     const TableName = `lean-${randomUUID()}`;
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName,
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createTable(dynamodb, TableName);
     const Item = { id: { S: 'r-1' }, blob: { B: Buffer.from([7, 8, 9]) } };
 
     // Act
