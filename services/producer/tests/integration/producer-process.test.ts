@@ -218,8 +218,10 @@ describe.skipIf(kmsMissing || process.platform !== 'linux')('Process: the produc
         LOG_LEVEL: 'warn',
         MAX_IN_FLIGHT_BYTES: String(4 * MiB),
         // The memory bound is measured with encryption on the event loop, as before the thread
-        // default: worker threads add their own heaps, and on two cores shared with every emulator
-        // a 50 KB burst with threads once left answers STREAM_UNAVAILABLE (see the closing note).
+        // default: worker threads add their own heaps. On two cores shared with every emulator,
+        // kinesis-local answered single PutRecords calls of the burst in 5-6 s with encryption on
+        // the event loop and in up to 9 s with two threads (whose records reach it all at once),
+        // against a 10 s budget: a starved emulator, not the admission under test.
         ENCRYPT_THREADS: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
