@@ -1,3 +1,4 @@
+import { retry } from '@records/retry';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { EndpointV2, HttpResponse, Provider } from '@smithy/types';
@@ -16,6 +17,8 @@ export type JsonRpcService = keyof typeof PROTOCOLS;
 /** What the lean path reads from an SDK client's resolved configuration: the SDK stays the source of truth. */
 interface ResolvedClientConfig {
   region: Provider<string>;
+  /** The client's MAX_ATTEMPTS (3 unless configured): the lean path makes as many, as the SDK's retry would. */
+  maxAttempts?: Provider<number>;
   credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
   sha256: ConstructorParameters<typeof SignatureV4>[0]['sha256'];
   requestHandler: Pick<NodeHttpHandler, 'handle'>;
@@ -104,8 +107,13 @@ function errorName(header: string | undefined, body: Record<string, unknown>): s
  * resolved configuration: its credential chain, its endpoint (the override,
  * `AWS_ENDPOINT_URL_<SERVICE>`, or its endpoint rules), its SigV4 signer and hash, its HTTP handler (so the same connection pools, request
  * timeout and abort signal), and its clock offset. Errors come back as the SDK shapes them (name,
- * `$fault`, `$metadata.httpStatusCode`), so `isTransientAwsError` classifies them alike. These
- * calls make one attempt, as the SDK client is configured for them; the callers retry.
+ * `$fault`, `$metadata.httpStatusCode`), so `isTransientAwsError` classifies them alike. A call
+ * makes as many attempts as the client's `maxAttempts`, a transient failure (throttling, a server
+ * fault, a reset or timed-out connection) tried again after the SDK's back-off (100 ms doubling,
+ * with jitter, up to 20 s) and never past the caller's abort signal, as the SDK's retry would: a
+ * hand-off write through a client left at the SDK's 3 attempts made only one on this path, and a
+ * keep-alive connection the emulator had just closed then failed the record. Clients the callers
+ * retry themselves (maxAttempts 1) make one attempt with nothing around it.
  */
 export class JsonRpc {
   readonly #config: ResolvedClientConfig;
@@ -113,6 +121,7 @@ export class JsonRpc {
   readonly #service: AwsService;
   readonly #observer: AwsRequestObserver | undefined;
   #region: string | undefined;
+  #attempts: number | undefined;
   #signer: SignatureV4 | undefined;
   #target: Promise<Target> | undefined;
 
@@ -132,17 +141,34 @@ export class JsonRpc {
       read?: ((output: Record<string, unknown>) => void) | undefined;
     } = {},
   ): Promise<Output> {
-    const started = process.hrtime.bigint();
     const region = this.#region ?? (await this.#resolveRegion());
-    try {
-      const output = await this.#send<Output>(operation, input, options.abortSignal);
-      options.read?.(output as Record<string, unknown>);
-      this.#observe(operation, region, started, undefined);
-      return output;
-    } catch (error) {
-      this.#observe(operation, region, started, error);
-      throw error;
-    }
+    const attempts = this.#attempts ?? (await this.#resolveAttempts());
+    const attempt = async () => {
+      // Each attempt is observed, as the SDK's observer middleware sits inside its retry loop.
+      const started = process.hrtime.bigint();
+      try {
+        const output = await this.#send<Output>(operation, input, options.abortSignal);
+        options.read?.(output as Record<string, unknown>);
+        this.#observe(operation, region, started, undefined);
+        return output;
+      } catch (error) {
+        this.#observe(operation, region, started, error);
+        throw error;
+      }
+    };
+    if (attempts <= 1) return attempt();
+    return retry(attempt, {
+      attempts,
+      minDelayMs: 100,
+      maxDelayMs: 20_000,
+      shouldRetry: (error) => !options.abortSignal?.aborted && isTransientAwsError(error),
+      ...(options.abortSignal === undefined ? {} : { signal: options.abortSignal }),
+    });
+  }
+
+  async #resolveAttempts(): Promise<number> {
+    this.#attempts = (await this.#config.maxAttempts?.()) ?? 1;
+    return this.#attempts;
   }
 
   async #send<Output>(operation: string, input: object, abortSignal: AbortSignal | undefined): Promise<Output> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import {
   CreateTableCommand,
   GetItemCommand,
@@ -320,7 +320,8 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
       const { status, body } = pages.shift() as { status: number; body: string };
       return { status, headers: { 'content-type': 'text/html' }, body };
     });
-    const clients = new AwsClients({ credentials, endpoints: { kinesis: endpoint } });
+    // One attempt per call, as the services configure the clients whose callers retry.
+    const clients = new AwsClients({ credentials, endpoints: { kinesis: endpoint }, maxAttempts: 1 });
     const put = () =>
       clients
         .kinesis(region)
@@ -347,6 +348,7 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
       credentials,
       endpoints: { kinesis: silent.endpoint, dynamodb: silent.endpoint },
       requestTimeoutMs: 200,
+      maxAttempts: 1,
       observer: (event) => events.push(event),
     });
     const controller = new AbortController();
@@ -375,5 +377,63 @@ describe('Class: AwsClients, the lean path of the calls made per record', () => 
       ['PutItem', 'error', true],
       ['PutRecords', 'error', true],
     ]);
+  });
+
+  it("tries a connection reset again as often as the client's maxAttempts, as the SDK does, and once when it is 1", async () => {
+    // Prepare: a relay to dynalite that cuts the first connection as its request arrives, as a
+    // server closing a keep-alive connection the client has just reused does
+    let connections = 0;
+    const relay = createTcpServer((socket) => {
+      connections += 1;
+      if (connections === 1) {
+        socket.once('data', () => socket.destroy());
+        return;
+      }
+      const upstream = new URL(endpoints.dynamodb?.[region] as string);
+      const onward = connect(Number(upstream.port), upstream.hostname);
+      socket.pipe(onward).pipe(socket);
+      socket.on('error', () => onward.destroy());
+      onward.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const through = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const direct = new AwsClients({ credentials, endpoints: { dynamodb: endpoints.dynamodb! } });
+    const TableName = `lean-${randomUUID()}`;
+    await createTable(direct.dynamodb(region), TableName);
+    const events: AwsRequestEvent[] = [];
+    const observer = (event: AwsRequestEvent) => events.push(event);
+    const retried = new AwsClients({ credentials, endpoints: { dynamodb: through }, observer });
+    const single = new AwsClients({ credentials, endpoints: { dynamodb: through }, maxAttempts: 1 });
+    const put = (clients: AwsClients, id: string) =>
+      clients
+        .dynamodb(region)
+        .send(new PutItemCommand({ TableName, Item: { id: { S: id } } }))
+        .then(
+          () => 'stored',
+          (error: Error) => error.name,
+        );
+
+    // Act
+    const withRetries = await put(retried, 'with-retries');
+    const cutAgain = connections;
+    connections = 0;
+    const withOne = await put(single, 'with-one');
+    const stored = await Promise.all(
+      ['with-retries', 'with-one'].map(async (id) =>
+        direct.dynamodb(region).send(new GetItemCommand({ TableName, Key: { id: { S: id } } })),
+      ),
+    );
+    for (const clients of [direct, retried, single]) clients.destroy();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+
+    // Assess
+    expect(withRetries).toBe('stored');
+    expect(cutAgain).toBe(2);
+    expect(events.map((event) => [event.operation, event.outcome, event.transient])).toEqual([
+      ['PutItem', 'error', true],
+      ['PutItem', 'success', undefined],
+    ]);
+    expect(withOne).toBe('TimeoutError');
+    expect(stored.map((answer) => answer.Item?.id?.S)).toEqual(['with-retries', undefined]);
   });
 });
