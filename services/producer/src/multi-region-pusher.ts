@@ -55,6 +55,11 @@ export function partitionKey(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 
+/** How long a region's oldest unanswered put may wait before its stream's wait is judged by what it acknowledged. */
+export function behindAfterMs(budgetMs: number): number {
+  return Math.max(200, budgetMs / 50);
+}
+
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Unknown';
 }
@@ -126,6 +131,7 @@ export class MultiRegionPusher {
         streamName: this.#options.streamName,
         ...this.#options.batching,
         ...(this.#options.observer === undefined ? {} : { observer: this.#options.observer(region) }),
+        ...(this.#options.now === undefined ? {} : { now: this.#options.now }),
         ...(this.#options.handoff === undefined
           ? {}
           : {
@@ -199,16 +205,21 @@ export class MultiRegionPusher {
   async push(id: string, ciphertext: Uint8Array, version: string, deadline: Deadline): Promise<PushResult> {
     const { regions, metrics, logger, handoff } = this.#options;
     // A region that is behind turns the record away now, before any region has it: OVERLOADED at
-    // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record's shard has more
-    // queued than it takes in a quarter of the budget, or the oldest unfinished push to the region
-    // has already waited that long (the stream is slower than what is sent to it, whatever the cause).
+    // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record would wait more
+    // than a quarter of the budget: its shard has more queued than the shard's limits let through in
+    // that time; or, once the region's oldest unanswered put has waited BEHIND_AFTER_MS (a fiftieth
+    // of the budget, 200 ms at least: several times a healthy stream's answer), what the region has
+    // in hand would take its stream longer than a quarter of the budget at the rate it acknowledged
+    // records in that time (the stream is slower than what is sent to it, whatever the cause, and
+    // is so measured before most of the records that would outlive their budget are taken); or the
+    // oldest unfinished push to the region has already waited a quarter of the budget.
     // With hand-off, a region that is behind, or whose breaker is open, is not put to: the record
     // waits for it in hand-off, unless every region is behind.
     const key = partitionKey(id);
     const now = this.#now();
     const waits = regions.map((region) =>
       Math.max(
-        this.#batcher(region).queueWaitMs(key, ciphertext.byteLength),
+        this.#batcher(region).queueWaitMs(key, ciphertext.byteLength, behindAfterMs(deadline.budgetMs)),
         now - (this.#pendingIn(region).values().next().value ?? now),
       ),
     );
@@ -225,7 +236,8 @@ export class MultiRegionPusher {
           );
     if (handoff === undefined ? backlogged.length > 0 : skipped.length === regions.length) {
       for (const region of backlogged) metrics?.kinesisPuts.inc({ region, outcome: 'backlogged' });
-      throw new StreamBacklogError(Math.max(...waits));
+      // A stream far behind can estimate a wait of many budgets: the hint is at most one.
+      throw new StreamBacklogError(Math.min(Math.max(...waits), deadline.budgetMs));
     }
     for (const region of skipped) {
       if (!handoff?.backlog.admits(region, ciphertext.byteLength)) throw new HandoffBacklogFullError(region);

@@ -1,6 +1,7 @@
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { hashKey, type PacedShard, ShardPacer, type ShardPacing } from './shard-pacer.js';
 import type { StreamPosition } from './stream-position.js';
+import { StreamProgress } from './stream-progress.js';
 
 export interface PutRecordsBatcherOptions {
   readonly kinesis: KinesisClient;
@@ -35,6 +36,8 @@ export interface PutRecordsBatcherOptions {
    * time for its shard's pace, and the stream was given no fair chance to answer.
    */
   readonly guardMinCallMs?: number;
+  /** The clock the stream's progress is measured on (performance.now by default); tests step it. */
+  readonly now?: () => number;
 }
 
 /** A record a PutRecords call landed: its position, and its bytes and key as sent. */
@@ -112,9 +115,12 @@ export class PutRecordsBatcher {
   /** The queue is past its linger and waits for the call in flight to answer. */
   #gathering = false;
   readonly #pacer: ShardPacer | undefined;
+  /** What the stream has in hand and what it took lately: the wait it is seen to impose. */
+  readonly #progress: StreamProgress;
 
   constructor(options: PutRecordsBatcherOptions) {
     this.#options = options;
+    this.#progress = new StreamProgress(options.now);
     this.#pacer =
       options.pacing === undefined
         ? undefined
@@ -148,12 +154,14 @@ export class PutRecordsBatcher {
         resolve: (position) => {
           if (waiting.settled) return;
           waiting.settled = true;
+          this.#progress.finished(waiting);
           signal?.removeEventListener('abort', onAbort);
           resolve(position);
         },
         reject: (error) => {
           if (waiting.settled) return;
           waiting.settled = true;
+          this.#progress.finished(waiting);
           signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
@@ -170,6 +178,7 @@ export class PutRecordsBatcher {
         waiting.reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.#progress.started(waiting, waiting.bytes);
       if (waiting.shard !== undefined) {
         waiting.shard.backlogRecords += 1;
         waiting.shard.backlogBytes += waiting.bytes;
@@ -218,12 +227,15 @@ export class PutRecordsBatcher {
   }
 
   /**
-   * How long a record for `partitionKey` would wait for room on its shard if put now, behind what
-   * is queued for that shard already; 0 when unpaced or while the shard map is not yet known.
+   * How long a record for `partitionKey` would wait if put now: for room on its shard, behind what
+   * is queued for that shard already (0 when unpaced or while the shard map is not yet known), or,
+   * once the stream is behind (its oldest unanswered put has waited `behindAfterMs`), behind what
+   * the stream has in hand at the rate it acknowledged records lately, whichever is longer.
    */
-  queueWaitMs(partitionKey: string, bytes: number): number {
-    if (this.#pacer === undefined) return 0;
-    return this.#pacer.waitMs(this.#pacer.shardOf(hashKey(partitionKey)), bytes + Buffer.byteLength(partitionKey));
+  queueWaitMs(partitionKey: string, bytes: number, behindAfterMs = Number.POSITIVE_INFINITY): number {
+    const size = bytes + Buffer.byteLength(partitionKey);
+    const paced = this.#pacer === undefined ? 0 : this.#pacer.waitMs(this.#pacer.shardOf(hashKey(partitionKey)), size);
+    return Math.max(paced, this.#progress.waitMs(size, behindAfterMs));
   }
 
   #leaveBacklog(waiting: Waiting): void {
@@ -326,10 +338,14 @@ export class PutRecordsBatcher {
       };
       const { Records = [] } = await (this.#options.guard === undefined ? call() : this.#options.guard(call));
       let first: LandedRecord | undefined;
+      let taken = 0;
+      let takenBytes = 0;
       batch.forEach((waiting, index) => {
         const result = Records[index];
         if (result?.ShardId !== undefined && result.SequenceNumber !== undefined && result.ErrorCode === undefined) {
           this.#pacer?.observe(result.ShardId);
+          taken += 1;
+          takenBytes += waiting.bytes;
           first ??= {
             shardId: result.ShardId,
             sequenceNumber: result.SequenceNumber,
@@ -341,6 +357,7 @@ export class PutRecordsBatcher {
           waiting.reject(new PutRecordsEntryError(result?.ErrorCode ?? 'MissingResult', result?.ErrorMessage));
         }
       });
+      this.#progress.acknowledged(taken, takenBytes);
       // After every record is settled: what the observer does cannot change their outcome.
       if (first !== undefined) observed?.(first);
     } catch (thrown) {

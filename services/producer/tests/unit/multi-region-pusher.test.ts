@@ -1,7 +1,7 @@
 import type { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deadline, type DeadlineClock } from '../../src/deadline.js';
-import { StreamUnavailableError } from '../../src/errors.js';
+import { StreamBacklogError, StreamUnavailableError } from '../../src/errors.js';
 import { HandoffBacklog } from '../../src/handoff/handoff-backlog.js';
 import type { HandoffEntry, HandoffStore } from '../../src/handoff/handoff-store.js';
 import { RegionBreakers } from '../../src/handoff/region-breakers.js';
@@ -123,6 +123,52 @@ describe('Class: MultiRegionPusher', () => {
     });
     expect(silent.signals).toHaveLength(1);
     expect(silent.signals[0]?.aborted).toBe(true);
+  });
+
+  it('answers OVERLOADED at once for a region that took none of a dozen records in 200 ms, and takes records again once it caught up', async () => {
+    // Prepare: a stream that answers each call after 3 s, a budget of 10 s (so BEHIND_AFTER_MS is 200)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const slow = kinesisThat({ lateMs: 3_000 });
+    const pusher = new MultiRegionPusher({
+      regions: ['us-east-1'],
+      streamName: 'records',
+      kinesis: () => slow.client,
+      batching: { lingerMs: 0, maxRecords: 500, maxBytes: 5 << 20 },
+    });
+    const start = Date.now();
+    const push = (id: string) => {
+      const deadline = Deadline.start(10_000, clock);
+      return pusher
+        .push(id, new Uint8Array(8), 'v-1', deadline)
+        .then(
+          () => `${id} taken at ${Date.now() - start}`,
+          (error: unknown) =>
+            error instanceof StreamBacklogError
+              ? `${id} OVERLOADED at ${Date.now() - start}, retry after ${error.retryAfterMs}`
+              : String(error),
+        )
+        .finally(() => deadline.dispose());
+    };
+
+    // Act: twelve records at once; one more at 199 ms and another at 200 ms, none answered yet;
+    // the last once the stream took them
+    const answers = Array.from({ length: 12 }, (_, index) => push(`r-${index + 1}`));
+    await vi.advanceTimersByTimeAsync(199);
+    answers.push(push('r-13'));
+    await vi.advanceTimersByTimeAsync(1);
+    answers.push(push('r-14'));
+    await vi.advanceTimersByTimeAsync(3_000);
+    answers.push(push('r-15'));
+    await vi.advanceTimersByTimeAsync(3_000);
+
+    // Assess: r-14 turned away at once (the oldest put had waited 200 ms, far from the quarter of
+    // the budget the age check allows), its hint the wait estimated: 14 records in hand over 1 in 200 ms
+    expect(await Promise.all(answers)).toEqual([
+      ...Array.from({ length: 12 }, (_, index) => `r-${index + 1} taken at 3000`),
+      'r-13 taken at 3199',
+      'r-14 OVERLOADED at 200, retry after 2800',
+      'r-15 taken at 6200',
+    ]);
   });
 
   it('puts nothing when the deadline ran out before the push began', async () => {
