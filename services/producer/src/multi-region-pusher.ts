@@ -55,11 +55,6 @@ export function partitionKey(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 
-/** How long a region's oldest unanswered put may wait before its stream's wait is judged by what it acknowledged. */
-export function behindAfterMs(budgetMs: number): number {
-  return Math.max(200, budgetMs / 50);
-}
-
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Unknown';
 }
@@ -206,20 +201,18 @@ export class MultiRegionPusher {
     const { regions, metrics, logger, handoff } = this.#options;
     // A region that is behind turns the record away now, before any region has it: OVERLOADED at
     // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record would wait more
-    // than a quarter of the budget: its shard has more queued than the shard's limits let through in
-    // that time; or, once the region's oldest unanswered put has waited BEHIND_AFTER_MS (a fiftieth
-    // of the budget, 200 ms at least: several times a healthy stream's answer), what the region has
-    // in hand would take its stream longer than a quarter of the budget at the rate it acknowledged
-    // records in that time (the stream is slower than what is sent to it, whatever the cause, and
-    // is so measured before most of the records that would outlive their budget are taken); or the
-    // oldest unfinished push to the region has already waited a quarter of the budget.
+    // than a quarter of the budget: for its shard, by the shard's documented limits; or behind all
+    // the region has in hand, at the pace its stream answered since its oldest unanswered call went
+    // out (the stream is slower than what is sent to it, whatever the cause, and is so measured
+    // while the pile grows, before it outlives its budget); or the oldest unfinished push to the
+    // region has already waited that long.
     // With hand-off, a region that is behind, or whose breaker is open, is not put to: the record
     // waits for it in hand-off, unless every region is behind.
     const key = partitionKey(id);
     const now = this.#now();
     const waits = regions.map((region) =>
       Math.max(
-        this.#batcher(region).queueWaitMs(key, ciphertext.byteLength, behindAfterMs(deadline.budgetMs)),
+        this.#batcher(region).queueWaitMs(key, ciphertext.byteLength),
         now - (this.#pendingIn(region).values().next().value ?? now),
       ),
     );

@@ -227,15 +227,15 @@ export class PutRecordsBatcher {
   }
 
   /**
-   * How long a record for `partitionKey` would wait if put now: for room on its shard, behind what
-   * is queued for that shard already (0 when unpaced or while the shard map is not yet known), or,
-   * once the stream is behind (its oldest unanswered put has waited `behindAfterMs`), behind what
-   * the stream has in hand at the rate it acknowledged records lately, whichever is longer.
+   * How long a record for `partitionKey` would wait if put now, the longer of: for room on its
+   * shard, behind what is queued for that shard already (0 when unpaced or while the shard map is
+   * not yet known); and behind all the stream has in hand, at the pace it is seen to answer (see
+   * StreamProgress).
    */
-  queueWaitMs(partitionKey: string, bytes: number, behindAfterMs = Number.POSITIVE_INFINITY): number {
+  queueWaitMs(partitionKey: string, bytes: number): number {
     const size = bytes + Buffer.byteLength(partitionKey);
     const paced = this.#pacer === undefined ? 0 : this.#pacer.waitMs(this.#pacer.shardOf(hashKey(partitionKey)), size);
-    return Math.max(paced, this.#progress.waitMs(size, behindAfterMs));
+    return Math.max(paced, this.#progress.waitMs(size));
   }
 
   #leaveBacklog(waiting: Waiting): void {
@@ -318,6 +318,14 @@ export class PutRecordsBatcher {
   async #send(batch: Waiting[]): Promise<void> {
     this.#inFlight += 1;
     const observed = this.#options.observer?.sent();
+    const progressToken = {};
+    this.#progress.sent(
+      progressToken,
+      batch.length,
+      batch.reduce((sum, waiting) => sum + waiting.bytes, 0),
+    );
+    let taken = 0;
+    let takenBytes = 0;
     const call = this.#callSignal(batch);
     const abortSignal = call.signal;
     try {
@@ -338,8 +346,6 @@ export class PutRecordsBatcher {
       };
       const { Records = [] } = await (this.#options.guard === undefined ? call() : this.#options.guard(call));
       let first: LandedRecord | undefined;
-      let taken = 0;
-      let takenBytes = 0;
       batch.forEach((waiting, index) => {
         const result = Records[index];
         if (result?.ShardId !== undefined && result.SequenceNumber !== undefined && result.ErrorCode === undefined) {
@@ -357,7 +363,6 @@ export class PutRecordsBatcher {
           waiting.reject(new PutRecordsEntryError(result?.ErrorCode ?? 'MissingResult', result?.ErrorMessage));
         }
       });
-      this.#progress.acknowledged(taken, takenBytes);
       // After every record is settled: what the observer does cannot change their outcome.
       if (first !== undefined) observed?.(first);
     } catch (thrown) {
@@ -365,6 +370,7 @@ export class PutRecordsBatcher {
       // Aborted only once every record's deadline passed, so each has had its answer already.
       for (const waiting of batch) waiting.reject(error);
     } finally {
+      this.#progress.answered(progressToken, taken, takenBytes);
       call.release();
       this.#inFlight -= 1;
       // What gathered while this call was out goes now.

@@ -94,7 +94,8 @@ describe('Consumers of one region as a fleet, as real processes under pnpm start
   async function postBatch(
     records: readonly object[],
   ): Promise<{ id: string; shardId: string; sequenceNumber: string }[]> {
-    for (;;) {
+    // Bounded: a producer that keeps turning the batch away fails the test with its answer, not by the test's timeout.
+    for (let attempt = 1; ; attempt++) {
       const response = await fetch(`${running.stack.producer.url}/records/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-ndjson' },
@@ -110,6 +111,7 @@ describe('Consumers of one region as a fleet, as real processes under pnpm start
         }));
       }
       // 503 OVERLOADED: as a client should, wait and send the batch again (same ids: idempotent).
+      if (attempt >= 60) throw new Error(`the batch was not taken in 60 tries: ${JSON.stringify(body).slice(0, 500)}`);
       await sleep(500);
     }
   }

@@ -125,8 +125,8 @@ describe('Class: MultiRegionPusher', () => {
     expect(silent.signals[0]?.aborted).toBe(true);
   });
 
-  it('answers OVERLOADED at once for a region that took none of a dozen records in 200 ms, and takes records again once it caught up', async () => {
-    // Prepare: a stream that answers each call after 3 s, a budget of 10 s (so BEHIND_AFTER_MS is 200)
+  it('answers OVERLOADED at once for a region whose stream keeps a growing pile unanswered, long before its oldest put is a quarter of the budget old, and takes records again once it caught up', async () => {
+    // Prepare: a stream that answers each call after 3 s, a budget of 10 s
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const slow = kinesisThat({ lateMs: 3_000 });
     const pusher = new MultiRegionPusher({
@@ -150,24 +150,27 @@ describe('Class: MultiRegionPusher', () => {
         .finally(() => deadline.dispose());
     };
 
-    // Act: twelve records at once; one more at 199 ms and another at 200 ms, none answered yet;
-    // the last once the stream took them
-    const answers = Array.from({ length: 12 }, (_, index) => push(`r-${index + 1}`));
-    await vi.advanceTimersByTimeAsync(199);
-    answers.push(push('r-13'));
-    await vi.advanceTimersByTimeAsync(1);
-    answers.push(push('r-14'));
-    await vi.advanceTimersByTimeAsync(3_000);
-    answers.push(push('r-15'));
+    // Act: a record every 100 ms for 700 ms, each in a call of its own; one more once the stream took them
+    const answers: Promise<string>[] = [];
+    for (let index = 0; index < 7; index++) {
+      answers.push(push(`r-${index}`));
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    await vi.advanceTimersByTimeAsync(2_800);
+    answers.push(push('r-7'));
     await vi.advanceTimersByTimeAsync(3_000);
 
-    // Assess: r-14 turned away at once (the oldest put had waited 200 ms, far from the quarter of
-    // the budget the age check allows), its hint the wait estimated: 14 records in hand over 1 in 200 ms
+    // Assess: at 500 ms, 5 records in hand and none answered: 6 at one per 500 ms is 3 s, past a
+    // quarter of the budget, so r-5 and r-6 are turned away at once, each hint the wait estimated
     expect(await Promise.all(answers)).toEqual([
-      ...Array.from({ length: 12 }, (_, index) => `r-${index + 1} taken at 3000`),
-      'r-13 taken at 3199',
-      'r-14 OVERLOADED at 200, retry after 2800',
-      'r-15 taken at 6200',
+      'r-0 taken at 3000',
+      'r-1 taken at 3100',
+      'r-2 taken at 3200',
+      'r-3 taken at 3300',
+      'r-4 taken at 3400',
+      'r-5 OVERLOADED at 500, retry after 3000',
+      'r-6 OVERLOADED at 600, retry after 3600',
+      'r-7 taken at 6500',
     ]);
   });
 
