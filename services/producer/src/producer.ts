@@ -166,6 +166,7 @@ export function createProducer(deps: ProducerDeps): Producer {
     ...(handoff === undefined ? {} : { handoff: handoff.pusher }),
     observer: (region) => monitor.observer(region),
   });
+  pusher.listShards();
   const repairer =
     handoff === undefined || deps.handoff === undefined
       ? undefined

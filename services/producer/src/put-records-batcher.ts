@@ -249,6 +249,11 @@ export class PutRecordsBatcher {
     this.#flush();
   }
 
+  /** Starts listing the stream's shard map for the pacer, if paced (see ShardPacer.refresh). */
+  listShards(): void {
+    this.#pacer?.refresh();
+  }
+
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;

@@ -69,6 +69,14 @@ export class ShardPacer {
     return true;
   }
 
+  /**
+   * Lists the shard map now if it is not known or stale, without waiting for it: a producer starts
+   * it at once, so the first burst is paced rather than sent before the map is known.
+   */
+  refresh(): void {
+    this.#refreshWhenStale();
+  }
+
   /** The open shard a hash key lands on, when the shard map is known. */
   shardOf(hash: bigint): PacedShard | undefined {
     this.#refreshWhenStale();

@@ -298,6 +298,25 @@ describe.skipIf(kmsMissing)('Route: POST /records against the emulators', () => 
     },
   );
 
+  it("lists every region's shard map as it starts, before any record, so a first burst is paced", async () => {
+    // Prepare: both regions' Kinesis behind a proxy that counts the calls
+    const proxy = await KmsProxy.start(endpoints.kinesis!);
+    const behindProxy = new AwsClients({ credentials, endpoints: { kms: endpoints.kms!, kinesis: proxy.url } });
+
+    // Act: a producer is created, and nothing is posted
+    const producer = await producerCore({ clients: behindProxy });
+    for (let attempt = 0; attempt < 100 && proxy.count({ operation: 'ListShards' }) < regions.length; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await producer.close();
+
+    // Assess
+    for (const region of regions) expect(proxy.count({ operation: 'ListShards', region })).toBeGreaterThanOrEqual(1);
+    expect(proxy.count({ operation: 'PutRecords' })).toBe(0);
+    behindProxy.destroy();
+    await proxy.close();
+  });
+
   it('retries only the entries a PutRecords call did not take, and writes each record once', async () => {
     // Prepare: the second region's Kinesis throttles every other entry of the next two calls
     const [first, second] = regions as [string, string];
