@@ -207,22 +207,33 @@ export class MultiRegionPusher {
     this.#options.metrics?.kinesisPuts.inc({ region: target, outcome: 'delivered' });
   }
 
-  async push(id: string, ciphertext: Uint8Array, version: string, deadline: Deadline): Promise<PushResult> {
-    const { regions, metrics, logger, handoff } = this.#options;
-    // A region that is behind turns the record away now, before any region has it: OVERLOADED at
-    // once rather than STREAM_UNAVAILABLE after the budget. Behind means the record would wait more
-    // than a quarter of the budget: for its shard, by the shard's documented limits; or behind all
-    // the region has in hand, at the pace its stream answered since its oldest unanswered call went
-    // out (the stream is slower than what is sent to it, whatever the cause, and is so measured
-    // while the pile grows, before it outlives its budget); or the oldest unfinished push to the
-    // region has already waited that long.
-    // With hand-off, a region that is behind, or whose breaker is open, is not put to: the record
-    // waits for it in hand-off, unless every region is behind.
-    const key = partitionKey(id);
+  /**
+   * Throws as `push` would turn a record of `bytes` for `id` away now (a region behind, or a
+   * hand-off backlog full), so the ingestor can ask before it spends the encryption: a record
+   * refused after it was encrypted had cost its CPU and its wait for nothing. The plaintext's size
+   * stands in for the ciphertext's, a little larger; the push asks again with the ciphertext.
+   */
+  admit(id: string, bytes: number, deadline: Deadline): void {
+    this.#admit(partitionKey(id), bytes, deadline);
+  }
+
+  /**
+   * A region that is behind turns the record away now, before any region has it: OVERLOADED at
+   * once rather than STREAM_UNAVAILABLE after the budget. Behind means the record would wait more
+   * than a quarter of the budget: for its shard, by the shard's documented limits; or behind all
+   * the region has in hand, at the pace its stream answered since its oldest unanswered call went
+   * out (the stream is slower than what is sent to it, whatever the cause, and is so measured while
+   * the pile grows, before it outlives its budget); or the oldest unfinished push to the region has
+   * already waited that long. With hand-off, a region that is behind, or whose breaker is open, is
+   * not put to: the record waits for it in hand-off (the regions returned), unless every region is
+   * behind.
+   */
+  #admit(key: string, bytes: number, deadline: Deadline): string[] {
+    const { regions, metrics, handoff } = this.#options;
     const now = this.#now();
     const waits = regions.map((region) =>
       Math.max(
-        this.#batcher(region).queueWaitMs(key, ciphertext.byteLength),
+        this.#batcher(region).queueWaitMs(key, bytes),
         now - (this.#pendingIn(region).values().next().value ?? now),
       ),
     );
@@ -243,8 +254,16 @@ export class MultiRegionPusher {
       throw new StreamBacklogError(Math.min(Math.max(...waits), deadline.budgetMs));
     }
     for (const region of skipped) {
-      if (!handoff?.backlog.admits(region, ciphertext.byteLength)) throw new HandoffBacklogFullError(region);
+      if (!handoff?.backlog.admits(region, bytes)) throw new HandoffBacklogFullError(region);
     }
+    return skipped;
+  }
+
+  async push(id: string, ciphertext: Uint8Array, version: string, deadline: Deadline): Promise<PushResult> {
+    const { regions, metrics, logger, handoff } = this.#options;
+    const key = partitionKey(id);
+    const now = this.#now();
+    const skipped = this.#admit(key, ciphertext.byteLength, deadline);
     // The request's deadline for every region: each is retried within what is left of it, and a
     // silent one is cut off at it. With hand-off, a region still trying once HANDOFF_AFTER_MS has
     // passed and another region holds the record is cut off then, and waits in hand-off; while no

@@ -21,7 +21,7 @@ export interface RecordIngestorDeps {
   /** The item attribute the pipeline keeps for itself; records may not use it. */
   readonly pipelineAttribute: string;
   readonly encryptor: Pick<RecordEncryptor, 'encrypt'>;
-  readonly pusher: Pick<MultiRegionPusher, 'push'>;
+  readonly pusher: Pick<MultiRegionPusher, 'push'> & Partial<Pick<MultiRegionPusher, 'admit'>>;
   /** Versions, and the commit-wait before the answer. */
   readonly clock: Pick<HybridClock, 'next' | 'waitUntilAfter'>;
   /** Whether the clock is proven outside the skew bound, and how soon to ask again (ms). */
@@ -55,6 +55,8 @@ export function createRecordIngestor(deps: RecordIngestorDeps): RecordIngestor {
       // Settled below; until then an abort must not surface as an unhandled rejection.
       committed.catch(() => {});
       const json = stringifyRecordJson(withRecordVersion(record.value, deps.pipelineAttribute, version.text));
+      // A record the streams would turn away is turned away before its encryption is spent.
+      deps.pusher.admit?.(record.id, Buffer.byteLength(json, 'utf8'), deadline);
       const plaintext = Buffer.from(json, 'utf8');
       let ciphertext: Uint8Array;
       try {

@@ -156,6 +156,16 @@ describe('Class: MultiRegionPusher', () => {
       answers.push(push(`r-${index}`));
       await vi.advanceTimersByTimeAsync(100);
     }
+    const asked = Deadline.start(10_000, clock);
+    const beforeEncrypting = (() => {
+      try {
+        pusher.admit('r-asked', 8, asked);
+        return 'admitted';
+      } catch (error) {
+        return error instanceof StreamBacklogError ? `OVERLOADED, retry after ${error.retryAfterMs}` : String(error);
+      }
+    })();
+    asked.dispose();
     await vi.advanceTimersByTimeAsync(2_800);
     answers.push(push('r-7'));
     await vi.advanceTimersByTimeAsync(3_000);
@@ -172,6 +182,8 @@ describe('Class: MultiRegionPusher', () => {
       'r-6 OVERLOADED at 600, retry after 3600',
       'r-7 taken at 6500',
     ]);
+    // Asked before a record is encrypted, at 700 ms, the pusher answers as a push would: 6 records at one per 700 ms.
+    expect(beforeEncrypting).toBe('OVERLOADED, retry after 4200');
   });
 
   it('puts nothing when the deadline ran out before the push began', async () => {

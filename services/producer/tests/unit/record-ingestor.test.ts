@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deadline, type DeadlineClock } from '../../src/deadline.js';
-import { ClockSkewedError, ProducerErrors } from '../../src/errors.js';
+import { ClockSkewedError, ProducerErrors, StreamBacklogError } from '../../src/errors.js';
 import { createRecordIngestor } from '../../src/record-ingestor.js';
 import { HybridClock } from '../../src/versions/hybrid-clock.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -38,6 +38,46 @@ describe('Function: createRecordIngestor', () => {
     await expect(result).rejects.toThrow('no data key');
     expect(seen?.length).toBeGreaterThan(0);
     expect(seen?.every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('turns a record the streams would refuse away before it is encrypted, asking with its size', async () => {
+    // Prepare
+    const asked: [string, number][] = [];
+    let encrypted = 0;
+    let pushed = 0;
+    const ingest = createRecordIngestor({
+      streamName: 'records',
+      pipelineAttribute: '_pipeline',
+      requestBudgetMs: 10_000,
+      encryptor: {
+        encrypt: async (plaintext) => {
+          encrypted += 1;
+          return Uint8Array.from(plaintext);
+        },
+      },
+      pusher: {
+        admit: (id, bytes) => {
+          asked.push([id, bytes]);
+          throw new StreamBacklogError(3_000);
+        },
+        push: async () => {
+          pushed += 1;
+          return { regions: {}, pending: [] };
+        },
+      },
+      ...unskewedClock(),
+    });
+
+    // Act
+    const result = ingest({ id: 'r-9', pad: 'x'.repeat(1_000) });
+
+    // Assess
+    await expect(result).rejects.toMatchObject({ code: 'OVERLOADED', retryAfterMs: 3_000 });
+    expect(encrypted).toBe(0);
+    expect(pushed).toBe(0);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.[0]).toBe('r-9');
+    expect(asked[0]?.[1]).toBeGreaterThan(1_000);
   });
 
   it('zeroes the plaintext once it is encrypted and pushes the ciphertext', async () => {
