@@ -279,7 +279,7 @@ export class PutRecordsBatcher {
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#queueSendBy = Number.POSITIVE_INFINITY;
-    if (batch.length > 0) void this.#send(batch);
+    if (batch.length > 0) void this.#send(batch, batchBytes);
     if (held.length === 0) return;
     // A full call leaves more to send now; records whose shard is full wait for it to refill.
     this.#timerAt = performance.now() + (full ? 0 : Math.max(lingerMs, PACING_TICK_MS));
@@ -320,15 +320,11 @@ export class PutRecordsBatcher {
     return { signal: controller.signal, release };
   }
 
-  async #send(batch: Waiting[]): Promise<void> {
+  async #send(batch: Waiting[], batchBytes: number): Promise<void> {
     this.#inFlight += 1;
     const observed = this.#options.observer?.sent();
-    const progressToken = {};
-    this.#progress.sent(
-      progressToken,
-      batch.length,
-      batch.reduce((sum, waiting) => sum + waiting.bytes, 0),
-    );
+    // The batch itself is the call's token in the stream's progress.
+    this.#progress.sent(batch, batch.length, batchBytes);
     let taken = 0;
     let takenBytes = 0;
     const call = this.#callSignal(batch);
@@ -375,7 +371,7 @@ export class PutRecordsBatcher {
       // Aborted only once every record's deadline passed, so each has had its answer already.
       for (const waiting of batch) waiting.reject(error);
     } finally {
-      this.#progress.answered(progressToken, taken, takenBytes);
+      this.#progress.answered(batch, taken, takenBytes);
       call.release();
       this.#inFlight -= 1;
       // What gathered while this call was out goes now.
